@@ -1,0 +1,40 @@
+package io.weightfs.manifest;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * The pinned file list of one repo at one commit: everything a start needs to list the files at
+ * their real sizes and to verify every byte, without a network call.
+ *
+ * @param repoId the Hub repo id, {@code org/name} or {@code name}
+ * @param revision the revision that was asked for (branch, tag, {@code refs/pr/N} or a commit)
+ * @param commit the 40-hex commit {@code revision} resolved to
+ * @param files every file of the repo at that commit, sorted by path; patterns are applied later
+ */
+public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
+    private static final Pattern COMMIT = Pattern.compile("^[0-9a-f]{40}$");
+
+    public Manifest {
+        Objects.requireNonNull(repoId, "repoId");
+        Objects.requireNonNull(revision, "revision");
+        if (!isCommit(commit)) {
+            throw new IllegalArgumentException("not a 40-hex commit: '" + commit + "'");
+        }
+        files = List.copyOf(files);
+    }
+
+    /** Whether a revision string is already a commit and needs no resolving (HUB-PROTOCOL.md §0). */
+    public static boolean isCommit(String revision) {
+        return revision != null && COMMIT.matcher(revision).matches();
+    }
+
+    public long totalBytes() {
+        long sum = 0;
+        for (ManifestFile f : files) {
+            sum += f.size();
+        }
+        return sum;
+    }
+}

@@ -1,0 +1,123 @@
+package io.weightfs.manifest;
+
+import io.weightfs.config.RepoEntry;
+import io.weightfs.config.Token;
+import io.weightfs.hub.HubClient;
+import io.weightfs.hub.HubException;
+import io.weightfs.hub.TreeFile;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns repo@revision into a pinned {@link Manifest}: from the store when the commit was seen
+ * before (no network), else from the Hub's tree listing, then saved.
+ *
+ * <p>A branch must be asked of the Hub each time (it moves). If the Hub cannot be reached (a
+ * network failure, or {@code HF_HUB_OFFLINE}), the commit the branch pointed to last time is used,
+ * with a warning, as huggingface_hub does. Answers that say the repo or revision does not exist, or
+ * that the token is refused, are never papered over with a cached copy.
+ */
+public final class ManifestResolver {
+    private static final Logger LOG = LoggerFactory.getLogger(ManifestResolver.class);
+
+    private final HubClient hub;
+    private final ManifestStore store;
+
+    public ManifestResolver(HubClient hub, ManifestStore store) {
+        this.hub = hub;
+        this.store = store;
+    }
+
+    /**
+     * Pins a config entry and applies its patterns.
+     *
+     * @throws NothingMatchesException if the patterns select none of the repo's files
+     */
+    public ResolvedEntry resolve(RepoEntry entry, Optional<Token> token) throws IOException {
+        Manifest m = resolve(entry.repoId(), entry.revision(), token);
+        PathFilter filter = PathFilter.of(entry.allowPatterns(), entry.ignorePatterns());
+        List<ManifestFile> selected = new ArrayList<>();
+        for (ManifestFile f : m.files()) {
+            if (filter.test(f.path())) {
+                selected.add(f);
+            }
+        }
+        if (selected.isEmpty()) {
+            StringBuilder examples = new StringBuilder();
+            for (int i = 0; i < Math.min(5, m.files().size()); i++) {
+                examples.append(i == 0 ? "" : ", ").append(m.files().get(i).path());
+            }
+            throw new NothingMatchesException(entry.label() + ": " + filter.describe() + " match none of the "
+                    + m.files().size() + " files of " + m.repoId() + "@" + m.commit()
+                    + (m.files().isEmpty() ? "" : " (e.g. " + examples + ")") + "; fix the patterns in the config");
+        }
+        return new ResolvedEntry(entry, m, selected, token);
+    }
+
+    /** The patterns of an entry select no file: a config mistake, not a network one. */
+    public static final class NothingMatchesException extends IOException {
+        NothingMatchesException(String message) {
+            super(message);
+        }
+    }
+
+    public Manifest resolve(String repoId, String revision, Optional<Token> token) throws IOException {
+        String commit = commitOf(repoId, revision, token);
+        Optional<Manifest> stored = store.load(repoId, commit);
+        if (stored.isPresent()) {
+            Manifest m = stored.get();
+            if (!m.revision().equals(revision)) {
+                // Same commit reached through another revision name: remember this name too.
+                m = new Manifest(repoId, revision, commit, m.files());
+                store.save(m);
+            }
+            return m;
+        }
+        List<TreeFile> tree = hub.listFiles(repoId, commit, token);
+        Manifest m = new Manifest(repoId, revision, commit, toFiles(tree));
+        store.save(m);
+        LOG.info("pinned {}@{} to commit {}: {} files, {} bytes", repoId, revision, commit, m.files().size(), m.totalBytes());
+        return m;
+    }
+
+    private String commitOf(String repoId, String revision, Optional<Token> token) throws IOException {
+        if (Manifest.isCommit(revision)) {
+            return revision;
+        }
+        try {
+            return hub.resolveCommit(repoId, revision, token);
+        } catch (HubException e) {
+            if (e.kind() != HubException.Kind.OFFLINE && e.kind() != HubException.Kind.TRANSIENT) {
+                throw e;
+            }
+            return cachedRef(repoId, revision, e);
+        } catch (IOException e) {
+            return cachedRef(repoId, revision, e);
+        }
+    }
+
+    private String cachedRef(String repoId, String revision, IOException cause) throws IOException {
+        Optional<String> ref = store.loadRef(repoId, revision);
+        if (ref.isEmpty()) {
+            throw cause;
+        }
+        LOG.warn("cannot ask the Hub where {}@{} points now ({}); using commit {} from the last start",
+                repoId, revision, cause.getMessage(), ref.get());
+        return ref.get();
+    }
+
+    static List<ManifestFile> toFiles(List<TreeFile> tree) {
+        List<ManifestFile> files = new ArrayList<>(tree.size());
+        for (TreeFile t : tree) {
+            ContentHash hash = t.lfsSha256() != null ? ContentHash.sha256(t.lfsSha256()) : ContentHash.gitSha1(t.oid());
+            files.add(new ManifestFile(t.path(), t.size(), hash));
+        }
+        files.sort(Comparator.comparing(ManifestFile::path));
+        return files;
+    }
+}

@@ -1,0 +1,167 @@
+package io.weightfs.manifest;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Manifests on disk, one JSON file per repo@commit, plus the last commit each branch resolved to:
+ * <pre>
+ *   &lt;dir&gt;/&lt;org&gt;--&lt;name&gt;/&lt;commit&gt;.json
+ *   &lt;dir&gt;/&lt;org&gt;--&lt;name&gt;/refs/&lt;revision, percent-encoded&gt;     the commit, no newline
+ * </pre>
+ * Every write goes to a temporary file and is renamed into place, so a crash never leaves a torn
+ * manifest. A file that fails validation is reported and ignored, never guessed at.
+ *
+ * <p>Thread-safe: writes are atomic renames; two writers of the same manifest write the same bytes.
+ */
+public final class ManifestStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ManifestStore.class);
+    /** Bumped when the JSON shape changes; files of another version are ignored and refetched. */
+    static final int FORMAT_VERSION = 1;
+    private static final String MAGIC = "weightfs-manifest";
+
+    private final Path dir;
+
+    public ManifestStore(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** The stored manifest of repo@commit, if present and valid. */
+    public Optional<Manifest> load(String repoId, String commit) {
+        Path file = repoDir(repoId).resolve(commit + ".json");
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            LOG.warn("cannot read manifest {}: {}; it will be fetched again", file, e.toString());
+            return Optional.empty();
+        }
+        try {
+            Manifest m = fromJson(text);
+            if (!m.repoId().equals(repoId) || !m.commit().equals(commit)) {
+                throw new IllegalArgumentException("it describes " + m.repoId() + "@" + m.commit());
+            }
+            return Optional.of(m);
+        } catch (RuntimeException e) {
+            LOG.warn("ignoring invalid manifest {} ({}); it will be fetched again", file, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** The commit a branch or tag resolved to last time, if recorded. */
+    public Optional<String> loadRef(String repoId, String revision) {
+        Path file = refFile(repoId, revision);
+        try {
+            String commit = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            return Manifest.isCommit(commit) ? Optional.of(commit) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public void save(Manifest m) throws IOException {
+        writeAtomically(repoDir(m.repoId()).resolve(m.commit() + ".json"), toJson(m));
+        if (!m.revision().equals(m.commit())) {
+            writeAtomically(refFile(m.repoId(), m.revision()), m.commit());
+        }
+    }
+
+    private Path repoDir(String repoId) {
+        return dir.resolve(repoId.replace("/", "--"));
+    }
+
+    private Path refFile(String repoId, String revision) {
+        return repoDir(repoId).resolve("refs").resolve(java.net.URLEncoder.encode(revision, StandardCharsets.UTF_8));
+    }
+
+    /** Writes to a sibling temporary file, syncs it, and renames it over {@code target}. */
+    static void writeAtomically(Path target, String content) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        try {
+            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)));
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    static String toJson(Manifest m) {
+        JsonObject o = new JsonObject();
+        o.addProperty("format", MAGIC);
+        o.addProperty("version", FORMAT_VERSION);
+        o.addProperty("repoId", m.repoId());
+        o.addProperty("revision", m.revision());
+        o.addProperty("commit", m.commit());
+        JsonArray files = new JsonArray();
+        for (ManifestFile f : m.files()) {
+            JsonObject fo = new JsonObject();
+            fo.addProperty("path", f.path());
+            fo.addProperty("size", f.size());
+            fo.addProperty("hash", f.hash().toString());
+            files.add(fo);
+        }
+        o.add("files", files);
+        return o.toString();
+    }
+
+    static Manifest fromJson(String text) {
+        JsonObject o;
+        try {
+            o = JsonParser.parseString(text).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new IllegalArgumentException("not a JSON object");
+        }
+        if (!MAGIC.equals(str(o, "format"))) {
+            throw new IllegalArgumentException("not a weightfs manifest (format is '" + str(o, "format") + "')");
+        }
+        JsonElement v = o.get("version");
+        if (v == null || v.getAsInt() != FORMAT_VERSION) {
+            throw new IllegalArgumentException("manifest version " + v + ", this build reads " + FORMAT_VERSION);
+        }
+        List<ManifestFile> files = new ArrayList<>();
+        for (JsonElement e : o.getAsJsonArray("files")) {
+            JsonObject fo = e.getAsJsonObject();
+            files.add(new ManifestFile(str(fo, "path"), fo.get("size").getAsLong(), ContentHash.parse(str(fo, "hash"))));
+        }
+        return new Manifest(str(o, "repoId"), str(o, "revision"), str(o, "commit"), files);
+    }
+
+    private static String str(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        if (e == null || !e.isJsonPrimitive()) {
+            throw new IllegalArgumentException("missing field '" + key + "'");
+        }
+        return e.getAsString();
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, then the native tests (real server processes, real mounts).
+# Installs what the tests need on a fresh Debian machine of this project's kind and says exactly
+# what is missing otherwise. Extra arguments go to Maven (e.g. ./test.sh -pl daemon).
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+need_apt=()
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing ${need_apt[*]}" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "test.sh: missing ${need_apt[*]}; install them (apt-get install -y ${need_apt[*]}) and run again" >&2
+    exit 2
+  fi
+fi
+
+java_home=""
+for home in "${WEIGHTFS_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-2[5-9]* /usr/lib/jvm/java-2[5-9]*; do
+  [ -n "$home" ] && [ -x "$home/bin/java" ] || continue
+  v="$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+  if [ -n "$v" ] && [ "${v%%.*}" -ge 25 ] 2>/dev/null; then java_home="$home"; break; fi
+done
+if [ -z "$java_home" ]; then
+  echo "test.sh: needs a JDK 25 and found none (looked at \$JAVA_HOME and /usr/lib/jvm/temurin-25*);" >&2
+  echo "  install Temurin 25 and set JAVA_HOME to it" >&2
+  exit 2
+fi
+export JAVA_HOME="$java_home"
+echo "test.sh: JAVA_HOME=$JAVA_HOME" >&2
+
+exec mvn -B -ntp verify "$@"
