@@ -105,7 +105,10 @@ public final class HubClient implements AutoCloseable {
             }
         }
 
-        /** Settings from the environment: {@code HF_ENDPOINT}, {@code HF_HUB_OFFLINE}, {@code HF_HUB_DOWNLOAD_TIMEOUT}. */
+        /**
+         * Settings from the environment: {@code HF_ENDPOINT}, {@code HF_HUB_OFFLINE} (or
+         * {@code TRANSFORMERS_OFFLINE}), {@code HF_HUB_DOWNLOAD_TIMEOUT}, {@code WEIGHTFS_RETRY_BASE_MS}.
+         */
         public static Options fromEnvironment(Map<String, String> env) {
             String endpoint = env.getOrDefault("HF_ENDPOINT", "");
             if (endpoint.isBlank()) {
@@ -123,8 +126,14 @@ public final class HubClient implements AutoCloseable {
                     throw new IllegalArgumentException("HF_HUB_DOWNLOAD_TIMEOUT is not a number of seconds: '" + t + "'");
                 }
             }
+            RetryPolicy retry = RetryPolicy.defaults();
+            String base = env.get("WEIGHTFS_RETRY_BASE_MS");
+            if (base != null && !base.isBlank()) {
+                // For tests and impatient operators: scales every backoff delay (not server-requested waits).
+                retry = new RetryPolicy(RetryPolicy.DEFAULT_MAX_RETRIES, Duration.ofMillis(Long.parseLong(base.strip())), Math::random);
+            }
             return new Options(endpoint, DEFAULT_MAX_CONNECTIONS, Duration.ofSeconds(10), readTimeout,
-                    RetryPolicy.defaults(), Sleeper.REAL, Clock.systemUTC(), offline);
+                    retry, Sleeper.REAL, Clock.systemUTC(), offline);
         }
 
         public Options withMaxConnections(int n) {

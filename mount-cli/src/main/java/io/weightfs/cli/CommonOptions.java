@@ -1,0 +1,70 @@
+package io.weightfs.cli;
+
+import io.weightfs.config.ConfigException;
+import io.weightfs.config.ConfigLoader;
+import io.weightfs.config.ConfigOptions;
+import io.weightfs.config.TokenResolver;
+import io.weightfs.config.WeightsConfig;
+import io.weightfs.hub.HubClient;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Options every command that talks to the Hub shares (a picocli mixin). */
+final class CommonOptions {
+    @Option(names = "--config", required = true, paramLabel = "FILE",
+            description = "truss-style config.yaml with model_cache and/or weights entries.")
+    Path config;
+
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "Node store (manifests, blocks). Default: $WEIGHTFS_STORE, else $XDG_CACHE_HOME/weightfs or ~/.cache/weightfs.")
+    Path store;
+
+    @Option(names = "--endpoint", paramLabel = "URL",
+            description = "Hub to use; overrides HF_ENDPOINT (default https://huggingface.co).")
+    String endpoint;
+
+    @Option(names = "--secrets-dir", paramLabel = "DIR",
+            description = "Where runtime_secret_name/auth_secret_name files live. Default: $WEIGHTFS_SECRETS_DIR, else /secrets.")
+    Path secretsDir;
+
+    @Option(names = "--connections", paramLabel = "N", defaultValue = "8",
+            description = "Parallel ranged requests (default: ${DEFAULT-VALUE}).")
+    int connections;
+
+    WeightsConfig loadConfig(Path target) throws ConfigException {
+        return ConfigLoader.load(config, ConfigOptions.forTarget(target));
+    }
+
+    Path store() {
+        if (store != null) {
+            return store;
+        }
+        Map<String, String> env = System.getenv();
+        String s = env.get("WEIGHTFS_STORE");
+        if (s != null && !s.isBlank()) {
+            return Path.of(s);
+        }
+        String xdg = env.get("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("weightfs");
+    }
+
+    HubClient hubClient() {
+        Map<String, String> env = new HashMap<>(System.getenv());
+        if (endpoint != null) {
+            env.put("HF_ENDPOINT", endpoint);
+        }
+        // One connection more than the parts in flight, so that resolving the next file's download
+        // URL never waits behind a full set of part downloads.
+        return new HubClient(HubClient.Options.fromEnvironment(env).withMaxConnections(connections + 1));
+    }
+
+    TokenResolver tokens() {
+        if (secretsDir == null) {
+            return TokenResolver.fromEnvironment();
+        }
+        return new TokenResolver(secretsDir, System.getenv());
+    }
+}
