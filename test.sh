@@ -8,6 +8,10 @@ cd "$(dirname "$(readlink -f "$0")")"
 need_apt=()
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The native tests mount real FUSE filesystems with both bindings: libfuse3 (jfuse) and libfuse2 (jnr-fuse).
+command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+ldconfig -p 2>/dev/null | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)
+ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || need_apt+=(libfuse2)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${need_apt[*]}" >&2

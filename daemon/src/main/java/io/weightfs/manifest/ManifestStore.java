@@ -70,6 +70,18 @@ public final class ManifestStore {
         }
     }
 
+    /**
+     * When repo@commit was first pinned here (the manifest file's mtime): a stable modification
+     * time for the files of that commit, the same after every restart.
+     */
+    public Optional<java.time.Instant> pinnedAt(String repoId, String commit) {
+        try {
+            return Optional.of(Files.getLastModifiedTime(repoDir(repoId).resolve(commit + ".json")).toInstant());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
     /** The commit a branch or tag resolved to last time, if recorded. */
     public Optional<String> loadRef(String repoId, String revision) {
         Path file = refFile(repoId, revision);

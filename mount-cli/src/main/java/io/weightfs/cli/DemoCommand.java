@@ -1,8 +1,17 @@
 package io.weightfs.cli;
 
+import io.weightfs.config.ConfigLoader;
+import io.weightfs.config.ConfigOptions;
+import io.weightfs.config.TokenResolver;
+import io.weightfs.config.WeightsConfig;
+import io.weightfs.fuse.FuseBinding;
+import io.weightfs.fuse.MountOptions;
+import io.weightfs.hub.HubClient;
+import io.weightfs.mount.MountDaemon;
+import io.weightfs.serve.Fault;
 import io.weightfs.serve.HubServer;
 import io.weightfs.serve.ServeOptions;
-import io.weightfs.serve.ServeStats;
+import io.weightfs.store.StoreOptions;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -15,6 +24,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine;
@@ -23,12 +33,13 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code weightfs demo}: the whole path on an embedded default, in a temporary directory: a sample
- * model, served by {@code weightfs serve} on a free loopback port, fetched by {@code weightfs fetch},
- * verified, then removed.
+ * model served by {@code weightfs serve} on a free loopback port, mounted lazily, read before the
+ * fill is done, waited for and verified, then fetched eagerly as well; everything removed after.
  */
 @Command(name = "demo", description = {
-    "Make a small sample model, serve it on a free loopback port, fetch it, verify every byte,",
-    "print what happened and clean up. Needs no network and no configuration."
+    "Make a small sample model, serve it on a free loopback port, mount it, read before the background",
+    "fill is done, wait, verify every byte, unmount; then fetch it eagerly too. Prints what happened and",
+    "cleans up. Needs no network and no configuration (and root with /dev/fuse for the mount part)."
 })
 final class DemoCommand implements Callable<Integer> {
     private static final String REPO = "weightfs-demo/tiny-llama";
@@ -43,6 +54,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "Approximate size of each shard (default: ${DEFAULT-VALUE}).")
     long shardSize;
 
+    @Option(names = "--rate", defaultValue = "48MiB", converter = Sizes.class,
+            description = "Bandwidth the sample Hub is paced to, per second (default: ${DEFAULT-VALUE}).")
+    long rate;
+
+    @Option(names = "--fuse", defaultValue = "jfuse", description = "FUSE binding for the mount: jfuse or jnr (default: ${DEFAULT-VALUE}).")
+    String binding;
+
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
@@ -55,9 +73,11 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("1. made a sample model %s: %d safetensors shards (%s) plus config, tokenizer and index%n",
                     REPO, shards, Sizes.format(weightBytes));
 
-            try (HubServer server = HubServer.start(ServeOptions.of(repos).withPort(0))) {
-                out.printf("2. weightfs serve is listening on %s (its CDN on %s)%n", server.endpoint(), server.cdnEndpoint());
-
+            // Paced so that the background fill is still running when the demo reads (as on a real network).
+            ServeOptions serveOptions = ServeOptions.of(repos).withPort(0).withFault(Fault.parse("throttle:" + rate));
+            try (HubServer server = HubServer.start(serveOptions)) {
+                out.printf("2. weightfs serve is listening on %s (its CDN on %s), paced to %s/s%n",
+                        server.endpoint(), server.cdnEndpoint(), Sizes.format(rate));
                 Path config = dir.resolve("config.yaml");
                 Files.writeString(config, """
                         model_cache:
@@ -67,41 +87,24 @@ final class DemoCommand implements Callable<Integer> {
                             volume_folder: tiny-llama
                             allow_patterns: ["*.json", "*.safetensors"]
                         """.formatted(REPO));
-                Path dest = dir.resolve("model_cache");
-                out.printf("3. weightfs fetch --config %s --dest %s%n", config, dest);
-                out.flush();
+                int step = mountDemo(out, dir, config, server, repos.resolve(REPO));
+                if (step < 0) {
+                    return Main.EXIT_FAILED;
+                }
+                server.setFaults(List.of());
+                Path dest = dir.resolve("fetched");
+                long cdnBefore = server.stats().requests().cdn();
                 int exit = new CommandLine(new FetchCommand()).execute(
                         "--config", config.toString(), "--dest", dest.toString(),
-                        "--store", dir.resolve("store").toString(), "--endpoint", server.endpoint().toString(),
+                        "--store", dir.resolve("fetch-store").toString(), "--endpoint", server.endpoint().toString(),
                         "--progress", "none");
-                if (exit != 0) {
-                    out.println("demo FAILED: weightfs fetch exited with status " + exit);
+                List<String> mismatched = exit == 0 ? compare(repos.resolve(REPO), dest.resolve("tiny-llama")) : List.of("(fetch failed)");
+                if (exit != 0 || !mismatched.isEmpty()) {
+                    out.println("demo FAILED: weightfs fetch exited " + exit + "; differing files: " + mismatched);
                     return Main.EXIT_FAILED;
                 }
-
-                List<String> mismatched = compare(repos.resolve(REPO), dest.resolve("tiny-llama"));
-                if (!mismatched.isEmpty()) {
-                    out.println("demo FAILED: these files differ from the served repo: " + mismatched);
-                    return Main.EXIT_FAILED;
-                }
-                Path shard = dest.resolve("tiny-llama").resolve(String.format("model-00001-of-%05d.safetensors", shards));
-                out.printf("4. verified: every file is byte-for-byte the served one and matches its sha256/sha1; "
-                        + "%s has %d tensors%n", shard.getFileName(), countTensors(shard));
-
-                ServeStats stats = server.stats();
-                out.printf("5. the server saw %d API calls, %d resolve requests and %d CDN downloads (%s of bodies)%n",
-                        stats.requests().api(), stats.requests().resolve(), stats.requests().cdn(), Sizes.format(stats.bodyBytes()));
-
-                int again = new CommandLine(new FetchCommand()).execute(
-                        "--config", config.toString(), "--dest", dest.toString(),
-                        "--store", dir.resolve("store").toString(), "--endpoint", server.endpoint().toString(),
-                        "--progress", "none");
-                long cdnAfter = server.stats().requests().cdn();
-                out.printf("6. a second fetch found every file verified and downloaded %s (exit %d)%n",
-                        cdnAfter == stats.requests().cdn() ? "nothing" : (cdnAfter - stats.requests().cdn()) + " files", again);
-                if (again != 0 || cdnAfter != stats.requests().cdn()) {
-                    return Main.EXIT_FAILED;
-                }
+                out.printf("%d. weightfs fetch (the eager path, for hosts without FUSE) downloaded the same files with %d CDN"
+                        + " requests into %s and verified every byte%n", step, server.stats().requests().cdn() - cdnBefore, dest);
             }
             out.println("demo OK");
             return 0;
@@ -112,6 +115,77 @@ final class DemoCommand implements Callable<Integer> {
                 deleteRecursively(dir);
             }
         }
+    }
+
+    /**
+     * Mounts the served repo, lists it, reads the end of the last shard before the fill gets
+     * there, waits for the fill, verifies every byte through the mount, unmounts.
+     *
+     * @return the number of the next step to print, or -1 if something failed
+     */
+    private int mountDemo(PrintStream out, Path dir, Path config, HubServer server, Path source) throws Exception {
+        Path mnt = dir.resolve("mnt");
+        Files.createDirectories(mnt);
+        WeightsConfig cfg = ConfigLoader.load(config, ConfigOptions.forTarget(mnt));
+        MountDaemon daemon;
+        HubClient hub = new HubClient(HubClient.Options.fromEnvironment(Map.of("HF_ENDPOINT", server.endpoint().toString()))
+                .withMaxConnections(9));
+        long t0 = System.nanoTime();
+        try {
+            daemon = MountDaemon.start(cfg, hub, TokenResolver.fromEnvironment(), new MountDaemon.Options(mnt, dir.resolve("store"),
+                    StoreOptions.DEFAULTS, 8, MountOptions.defaults().withBinding(FuseBinding.fromName(binding)), true));
+        } catch (IOException e) {
+            hub.close();
+            out.println("3. (no FUSE mount here: " + e.getMessage() + "; showing the eager path only)");
+            return 4;
+        }
+        try (daemon; hub) {
+            long mountedNanos = System.nanoTime() - t0;
+            Path model = mnt.resolve("tiny-llama");
+            long listed;
+            long bytes = 0;
+            try (Stream<Path> files = Files.walk(model)) {
+                List<Path> all = files.filter(Files::isRegularFile).toList();
+                listed = all.size();
+                for (Path p : all) {
+                    bytes += Files.size(p);
+                }
+            }
+            out.printf("3. weightfs mount: %s answered %.0f ms after start, listing %d files (%s) at their real sizes%n",
+                    mnt, mountedNanos / 1e6, listed, Sizes.format(bytes));
+            Path lastShard = model.resolve(String.format("model-%05d-of-%05d.safetensors", shards, shards));
+            long size = Files.size(lastShard);
+            int want = (int) Math.min(1 << 20, size);
+            long r0 = System.nanoTime();
+            byte[] tail = new byte[want];
+            try (FileChannel ch = FileChannel.open(lastShard, StandardOpenOption.READ)) {
+                ch.read(ByteBuffer.wrap(tail), size - want);
+            }
+            long readNanos = System.nanoTime() - r0;
+            com.google.gson.JsonObject st = com.google.gson.JsonParser.parseString(daemon.statusJson()).getAsJsonObject();
+            byte[] expected = new byte[want];
+            try (FileChannel ch = FileChannel.open(source.resolve(lastShard.getFileName().toString()), StandardOpenOption.READ)) {
+                ch.read(ByteBuffer.wrap(expected), size - want);
+            }
+            if (!java.util.Arrays.equals(tail, expected)) {
+                out.println("demo FAILED: the bytes read through the mount differ from the served ones");
+                return -1;
+            }
+            out.printf("4. read the last %s of %s in %.0f ms, while the background fill had %s of %s (its 8 MiB block fetched ahead of the fill's order)%n",
+                    Sizes.format(want), lastShard.getFileName(), readNanos / 1e6, Sizes.format(st.get("bytesPresent").getAsLong()),
+                    Sizes.format(st.get("bytes").getAsLong()));
+            long w0 = System.nanoTime();
+            String waited = Files.readString(mnt.resolve(".weightfs/wait")).strip();
+            out.printf("5. cat %s/.weightfs/wait returned after %.1f s: %s%n", mnt, (System.nanoTime() - w0) / 1e9, waited);
+            List<String> mismatched = compare(source, model);
+            if (!waited.startsWith("complete") || !mismatched.isEmpty()) {
+                out.println("demo FAILED: wait said '" + waited + "'; files differing through the mount: " + mismatched);
+                return -1;
+            }
+            out.println("6. verified through the mount: every file is byte-for-byte the served one (and the daemon checked each"
+                    + " against its sha256/sha1 before calling it complete); unmounting");
+        }
+        return 7;
     }
 
     /** Repo paths whose bytes differ between the two trees, or that are missing from {@code got}. */
@@ -130,19 +204,6 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return bad;
-    }
-
-    /** Reads a safetensors header (8-byte little-endian length, then JSON) and counts its tensors. */
-    private static long countTensors(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            ch.read(len, 0);
-            ByteBuffer header = ByteBuffer.allocate((int) len.getLong(0));
-            ch.read(header, 8);
-            String json = new String(header.array(), StandardCharsets.UTF_8);
-            return com.google.gson.JsonParser.parseString(json).getAsJsonObject().keySet().stream()
-                    .filter(k -> !k.equals("__metadata__")).count();
-        }
     }
 
     private static void deleteRecursively(Path dir) throws IOException {

@@ -16,6 +16,10 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Model weights as a lazy, verified filesystem.",
         subcommands = {
+            MountCommand.class,
+            UmountCommand.class,
+            WaitCommand.class,
+            StatusCommand.class,
             FetchCommand.class,
             ServeCommand.class,
             DemoCommand.class,

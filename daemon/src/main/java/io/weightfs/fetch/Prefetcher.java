@@ -1,0 +1,245 @@
+package io.weightfs.fetch;
+
+import io.weightfs.manifest.ContentHash;
+import io.weightfs.source.RepoFile;
+import io.weightfs.store.Blob;
+import io.weightfs.store.BlockStore;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The background fill: every blob of every mounted file, in a useful order, at PREFETCH priority,
+ * until each is verified or has failed for good.
+ *
+ * <p><b>Policy.</b> Blobs are walked in the order given (see {@link PrefetchOrder}); each blob's
+ * missing blocks go to a backlog, and at most {@code maxOutstanding} prefetch demands are open at
+ * once, so the fetcher's queue stays short and a foreground read never queues behind thousands of
+ * prefetch blocks. A blob whose blocks failed to arrive, or whose content did not hash right, is
+ * tried again after a growing delay, up to {@link #MAX_ATTEMPTS} times; then it counts as failed
+ * (reads of its missing bytes fail with EIO, {@code wait} reports it).
+ *
+ * <p><b>Threads.</b> One scheduler thread owned by this object does the walking and the retries;
+ * block completions arrive on fetch workers and only update counters and pump the backlog.
+ */
+public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener {
+    private static final Logger LOG = LoggerFactory.getLogger(Prefetcher.class);
+    /** A blob is tried this many times (fetch failures or hash mismatches) before it fails for good. */
+    static final int MAX_ATTEMPTS = 4;
+    /** First retry delay; doubles each attempt. The Hub client has already retried transient errors. */
+    public static final java.time.Duration DEFAULT_RETRY_BASE = java.time.Duration.ofSeconds(1);
+
+    private final BlockStore store;
+    private final BlockFetcher fetcher;
+    private final int maxOutstanding;
+    private final long retryBaseMillis;
+    private final Map<ContentHash, BlobState> blobs = new LinkedHashMap<>();
+    private final ScheduledExecutorService scheduler =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-prefetch").factory());
+    private final CompletableFuture<Void> allDone = new CompletableFuture<>();
+    private final AtomicInteger unfinished = new AtomicInteger();
+
+    /** Guarded by this. Blocks waiting for a prefetch slot, in order. */
+    private final ArrayDeque<BlockReq> backlog = new ArrayDeque<>();
+    /** Guarded by this. */
+    private int outstanding;
+    private volatile boolean closed;
+
+    private record BlockReq(BlobState state, int block) {}
+
+    /** Per-blob progress of the fill. */
+    private static final class BlobState {
+        final RepoFile file;
+        volatile Blob blob;
+        final AtomicInteger attempts = new AtomicInteger();
+        final AtomicInteger roundRemaining = new AtomicInteger();
+        final AtomicBoolean roundFailed = new AtomicBoolean();
+        final AtomicBoolean finished = new AtomicBoolean();
+        volatile String failure;
+        volatile String lastError;
+
+        BlobState(RepoFile file) {
+            this.file = file;
+        }
+    }
+
+    /**
+     * @param ordered the files to fill, in order; files sharing content are filled once
+     */
+    public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, int maxOutstanding) {
+        this(store, fetcher, ordered, maxOutstanding, DEFAULT_RETRY_BASE);
+    }
+
+    /** As above, with the first retry delay given (tests use milliseconds). */
+    public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, int maxOutstanding, java.time.Duration retryBase) {
+        this.retryBaseMillis = retryBase.toMillis();
+        this.store = store;
+        this.fetcher = fetcher;
+        this.maxOutstanding = maxOutstanding;
+        for (RepoFile f : ordered) {
+            blobs.computeIfAbsent(f.file().hash(), h -> new BlobState(f));
+        }
+        unfinished.set(blobs.size());
+        if (blobs.isEmpty()) {
+            allDone.complete(null);
+        }
+        store.addListener(this);
+    }
+
+    /** Starts the fill in the background. */
+    public void start() {
+        scheduler.execute(() -> {
+            for (BlobState s : blobs.values()) {
+                if (closed) {
+                    return;
+                }
+                enqueue(s);
+            }
+        });
+    }
+
+    /** Completes when every blob is verified or has failed for good. */
+    public CompletableFuture<Void> completion() {
+        return allDone;
+    }
+
+    /** Why a blob failed for good, if it did. */
+    public Optional<String> failure(ContentHash hash) {
+        BlobState s = blobs.get(hash);
+        return s == null ? Optional.empty() : Optional.ofNullable(s.failure);
+    }
+
+    /** The blob of a hash once the fill has opened it (for progress reporting). */
+    public Optional<Blob> blob(ContentHash hash) {
+        BlobState s = blobs.get(hash);
+        return s == null ? Optional.empty() : Optional.ofNullable(s.blob);
+    }
+
+    private void enqueue(BlobState s) {
+        if (closed || s.finished.get()) {
+            return;
+        }
+        try {
+            if (s.blob == null) {
+                s.blob = store.blob(s.file.file().hash(), s.file.size());
+            }
+        } catch (IOException e) {
+            roundFailed(s, "cannot open its blob in the store: " + e.getMessage());
+            return;
+        }
+        Blob b = s.blob;
+        if (b.isVerified()) {
+            finish(s, null);
+            return;
+        }
+        List<Integer> missing = new ArrayList<>();
+        for (int i = 0; i < b.blockCount(); i++) {
+            if (!b.isPresent(i)) {
+                missing.add(i);
+            }
+        }
+        if (missing.isEmpty()) {
+            return; // complete: verification is running or done; the listener takes it from here
+        }
+        s.roundFailed.set(false);
+        s.roundRemaining.set(missing.size());
+        synchronized (this) {
+            for (int i : missing) {
+                backlog.add(new BlockReq(s, i));
+            }
+        }
+        pump();
+    }
+
+    /** Opens prefetch demands while there is room. Demands are made outside the lock. */
+    private void pump() {
+        List<BlockReq> next = new ArrayList<>();
+        synchronized (this) {
+            while (outstanding < maxOutstanding && !backlog.isEmpty()) {
+                next.add(backlog.poll());
+                outstanding++;
+            }
+        }
+        for (BlockReq r : next) {
+            fetcher.demand(r.state().file, r.state().blob, r.block(), BlockFetcher.Priority.PREFETCH)
+                    .whenComplete((v, err) -> blockDone(r, err));
+        }
+    }
+
+    private void blockDone(BlockReq r, Throwable err) {
+        synchronized (this) {
+            outstanding--;
+        }
+        BlobState s = r.state();
+        if (err != null) {
+            s.roundFailed.set(true);
+            s.lastError = err.getMessage();
+        }
+        if (s.roundRemaining.decrementAndGet() == 0 && s.roundFailed.get()) {
+            roundFailed(s, s.lastError);
+        }
+        if (!closed) {
+            pump();
+        }
+    }
+
+    private void roundFailed(BlobState s, String why) {
+        int attempt = s.attempts.incrementAndGet();
+        if (attempt >= MAX_ATTEMPTS) {
+            finish(s, "gave up after " + attempt + " attempts: " + why);
+            return;
+        }
+        long delay = retryBaseMillis << (attempt - 1);
+        LOG.info("{}: {}; trying again in {} ms", s.file.describe(), why, delay);
+        if (!closed) {
+            scheduler.schedule(() -> enqueue(s), delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void finish(BlobState s, String failure) {
+        if (!s.finished.compareAndSet(false, true)) {
+            return;
+        }
+        s.failure = failure;
+        if (failure != null) {
+            LOG.error("{} FAILED: {}", s.file.describe(), failure);
+        }
+        if (unfinished.decrementAndGet() == 0) {
+            allDone.complete(null);
+        }
+    }
+
+    @Override
+    public void blobVerified(Blob blob) {
+        BlobState s = blobs.get(blob.hash());
+        if (s != null) {
+            finish(s, null);
+        }
+    }
+
+    @Override
+    public void blobCorrupt(Blob blob, ContentHash actual) {
+        BlobState s = blobs.get(blob.hash());
+        if (s != null && !closed) {
+            scheduler.execute(() -> roundFailed(s, "its content hashed to " + actual + ", not " + blob.hash()));
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+    }
+}

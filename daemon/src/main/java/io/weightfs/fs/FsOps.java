@@ -1,0 +1,47 @@
+package io.weightfs.fs;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * The filesystem as the FUSE adapter sees it: paths in, values or {@link FsException} out. The
+ * adapter decodes a callback, calls one of these, encodes the result; it holds no logic and no
+ * state of its own, so everything here is testable without a mount.
+ *
+ * <p>Paths are absolute within the mount ({@code /}, {@code /llama/config.json}). Every method
+ * may be called from many FUSE threads at once; implementations are thread-safe.
+ */
+public interface FsOps {
+    Attr getattr(String path) throws FsException;
+
+    List<DirEntry> readdir(String path) throws FsException;
+
+    /**
+     * Opens a file for reading.
+     *
+     * @param writable whether the caller asked for write access (always refused: read-only)
+     * @return a handle for {@link #read} and {@link #release}
+     */
+    long open(String path, boolean writable) throws FsException;
+
+    /**
+     * Whether reads of this handle must bypass the kernel page cache (control files whose content
+     * changes, and whose size {@code stat} cannot know in advance).
+     */
+    boolean directIo(long handle);
+
+    /**
+     * Reads up to {@code dst.remaining()} bytes at {@code offset} into {@code dst}, waiting for
+     * missing blocks. Returns the number of bytes read: fewer only at end of file.
+     */
+    int read(long handle, ByteBuffer dst, long offset) throws FsException;
+
+    void release(long handle);
+
+    FsStats statfs();
+
+    /** Reads an extended attribute into {@code dst}; returns its full length (0-length dst = size query). */
+    default int getxattr(String path, String name, ByteBuffer dst) throws FsException {
+        throw new FsException(FsException.Kind.NO_ATTRIBUTE, name);
+    }
+}

@@ -1,0 +1,180 @@
+package io.weightfs.mount;
+
+import io.weightfs.config.RepoEntry;
+import io.weightfs.config.TokenResolver;
+import io.weightfs.config.WeightsConfig;
+import io.weightfs.fetch.BlockFetcher;
+import io.weightfs.fetch.PrefetchOrder;
+import io.weightfs.fetch.Prefetcher;
+import io.weightfs.fs.WeightFs;
+import io.weightfs.fuse.FuseMounter;
+import io.weightfs.fuse.MountOptions;
+import io.weightfs.fuse.MountedFs;
+import io.weightfs.hub.HubClient;
+import io.weightfs.manifest.ManifestResolver;
+import io.weightfs.manifest.ManifestStore;
+import io.weightfs.manifest.ResolvedEntry;
+import io.weightfs.source.HubSource;
+import io.weightfs.source.RepoFile;
+import io.weightfs.store.BlockStore;
+import io.weightfs.store.StoreOptions;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running mount. {@link #start} resolves every entry to a pinned manifest (from the store when the
+ * commit is known: no network), opens the node store without waiting for its index, mounts, and
+ * starts the background fill. {@link #close()} unmounts and stops everything, failing reads that
+ * are still waiting.
+ */
+public final class MountDaemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MountDaemon.class);
+
+    /**
+     * @param mountpoint where to mount (must exist and be empty)
+     * @param storeDir the node store (blocks, index, manifests)
+     * @param connections parallel ranged requests for blocks
+     * @param prefetch whether to fill in the background (off: only reads fetch)
+     */
+    public record Options(Path mountpoint, Path storeDir, StoreOptions store, int connections, MountOptions mount, boolean prefetch) {}
+
+    private final BlockStore store;
+    private final BlockFetcher fetcher;
+    private final Prefetcher prefetcher;
+    private final WeightFs fs;
+    private final MountedFs mounted;
+    private final List<ResolvedEntry> entries;
+    private final Thread watcher;
+
+    /** How often the mount table is checked for someone having unmounted us (even lazily). */
+    private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
+
+    private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
+            List<ResolvedEntry> entries) {
+        this.store = store;
+        this.fetcher = fetcher;
+        this.prefetcher = prefetcher;
+        this.fs = fs;
+        this.mounted = mounted;
+        this.entries = entries;
+        this.watcher = Thread.ofPlatform().daemon(true).name("weightfs-mount-watch").start(this::watch);
+    }
+
+    /**
+     * Notices an unmount from outside. {@code weightfs umount} of a busy mount is lazy: the kernel
+     * keeps the connection until every reader lets go, and a reader waiting for a block would wait
+     * for it to arrive. Failing the waiting reads as soon as the mount leaves the table ends that.
+     */
+    private void watch() {
+        try {
+            while (mounted.isAttached() && !mounted.awaitUnmounted(WATCH_INTERVAL)) {
+                // still mounted
+            }
+        } catch (InterruptedException e) {
+            return;
+        }
+        LOG.info("{} was unmounted; failing reads still waiting for blocks", mounted.mountpoint());
+        fs.close();
+        fetcher.close();
+    }
+
+    /** Resolves, mounts and starts the fill. Throws, having cleaned up, if any step fails. */
+    public static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options) throws IOException {
+        ManifestStore manifests = new ManifestStore(options.storeDir().resolve("manifests"));
+        ManifestResolver resolver = new ManifestResolver(hub, manifests);
+        List<ResolvedEntry> entries = new ArrayList<>();
+        for (RepoEntry e : config.entries()) {
+            try {
+                entries.add(resolver.resolve(e, tokens.resolve(e.secretName())));
+            } catch (ManifestResolver.NothingMatchesException nothing) {
+                throw nothing;
+            } catch (IOException io) {
+                throw new IOException(e.label() + ": " + io.getMessage(), io);
+            }
+        }
+        BlockStore store = BlockStore.open(options.storeDir(), options.store());
+        BlockFetcher fetcher = null;
+        Prefetcher prefetcher = null;
+        WeightFs fs = null;
+        try {
+            fetcher = new BlockFetcher(new HubSource(hub), options.connections());
+            List<RepoFile> order = PrefetchOrder.order(entries);
+            // Twice the connections: every worker has its next block ready, and the queue stays short.
+            prefetcher = new Prefetcher(store, fetcher, order, 2 * options.connections());
+            long now = Clock.systemUTC().millis();
+            fs = new WeightFs(entries,
+                    r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
+                    store, fetcher, prefetcher, Clock.systemUTC());
+            MountedFs mounted = FuseMounter.mount(fs, options.mountpoint(), options.mount());
+            if (options.prefetch()) {
+                prefetcher.start();
+            }
+            long files = entries.stream().mapToLong(r -> r.files().size()).sum();
+            LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
+                    mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(fs, prefetcher, fetcher, store);
+            throw e;
+        }
+    }
+
+    public Path mountpoint() {
+        return mounted.mountpoint();
+    }
+
+    public MountedFs mounted() {
+        return mounted;
+    }
+
+    public List<ResolvedEntry> entries() {
+        return entries;
+    }
+
+    /** Completes when every file is verified or has failed for good. */
+    public CompletableFuture<Void> fillComplete() {
+        return prefetcher.completion();
+    }
+
+    public String statusJson() {
+        return fs.statusJson();
+    }
+
+    /** Blocks until the mount goes away (someone ran {@code weightfs umount}, or {@link #close()}). */
+    public void awaitUnmounted() throws InterruptedException {
+        mounted.awaitUnmounted();
+    }
+
+    public boolean awaitUnmounted(Duration timeout) throws InterruptedException {
+        return mounted.awaitUnmounted(timeout);
+    }
+
+    /** Unmounts (waiting reads fail), stops the fill and closes the store. */
+    @Override
+    public void close() {
+        // Fail waiting reads first, so the unmount is not held up by them.
+        fs.close();
+        fetcher.close();
+        mounted.close();
+        closeQuietly(null, prefetcher, null, store);
+    }
+
+    private static void closeQuietly(WeightFs fs, Prefetcher prefetcher, BlockFetcher fetcher, BlockStore store) {
+        for (AutoCloseable c : new AutoCloseable[] {fs, prefetcher, fetcher, store}) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
+                }
+            }
+        }
+    }
+}

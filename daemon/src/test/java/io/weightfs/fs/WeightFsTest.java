@@ -1,0 +1,148 @@
+package io.weightfs.fs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.weightfs.config.RepoEntry;
+import io.weightfs.fetch.BlockFetcher;
+import io.weightfs.fetch.PrefetchOrder;
+import io.weightfs.fetch.Prefetcher;
+import io.weightfs.manifest.ContentHash;
+import io.weightfs.manifest.Manifest;
+import io.weightfs.manifest.ManifestFile;
+import io.weightfs.manifest.ResolvedEntry;
+import io.weightfs.store.BlockStore;
+import io.weightfs.store.StoreOptions;
+import io.weightfs.testing.FakeSource;
+import io.weightfs.testing.PatternContent;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WeightFsTest {
+    private static final int BLOCK = 64 * 1024;
+    private static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+    private static final PatternContent WEIGHTS = new PatternContent(5, 7L * BLOCK + 999);
+    private static final PatternContent CONFIG = new PatternContent(6, 300);
+
+    @TempDir
+    Path dir;
+
+    private final FakeSource source = new FakeSource().put("model.safetensors", WEIGHTS).put("config.json", CONFIG);
+    private BlockStore store;
+    private BlockFetcher fetcher;
+    private Prefetcher prefetcher;
+    private WeightFs fs;
+
+    private void start(boolean prefetch) throws Exception {
+        List<ManifestFile> files = List.of(
+                CONFIG.manifestFile("config.json", ContentHash.Algorithm.GIT_SHA1),
+                WEIGHTS.manifestFile("model.safetensors", ContentHash.Algorithm.SHA256));
+        Manifest m = new Manifest("acme/m", "main", COMMIT, files);
+        RepoEntry e = new RepoEntry(0, "model_cache", "acme/m", "main", "llama", Optional.empty(), List.of(), Optional.empty());
+        List<ResolvedEntry> entries = List.of(new ResolvedEntry(e, m, files, Optional.empty()));
+        store = BlockStore.openWithMemoryIndex(dir, new StoreOptions(BLOCK, 10_000, 0));
+        fetcher = new BlockFetcher(source, 2);
+        prefetcher = new Prefetcher(store, fetcher, PrefetchOrder.order(entries), 4, Duration.ofMillis(1));
+        fs = new WeightFs(entries, r -> 1_700_000_000_000L, store, fetcher, prefetcher, Clock.systemUTC());
+        if (prefetch) {
+            prefetcher.start();
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {fs, prefetcher, fetcher, store}) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // best effort
+                }
+            }
+        }
+    }
+
+    private byte[] read(String path, long offset, int length) throws Exception {
+        long h = fs.open(path, false);
+        try {
+            ByteBuffer buf = ByteBuffer.allocate(length);
+            int n = fs.read(h, buf, offset);
+            byte[] out = new byte[n];
+            buf.flip().get(out);
+            return out;
+        } finally {
+            fs.release(h);
+        }
+    }
+
+    @Test
+    void theTree_listsEveryFileAtItsSize_withoutFetchingAnything() throws Exception {
+        start(false);
+        assertEquals(List.of(".weightfs", "llama"), fs.readdir("/").stream().map(DirEntry::name).toList());
+        assertEquals(WEIGHTS.size(), fs.getattr("/llama/model.safetensors").size());
+        assertEquals(1_700_000_000_000L, fs.getattr("/llama/config.json").mtimeMillis());
+        assertTrue(fs.getattr("/llama").directory());
+        assertEquals(FsException.Kind.NOT_FOUND, assertThrows(FsException.class, () -> fs.getattr("/nope")).kind());
+        assertTrue(source.reads().isEmpty());
+    }
+
+    @Test
+    void aRead_fetchesExactlyTheBlocksItNeeds_andReturnsTheRightBytes() throws Exception {
+        start(false);
+        long off = 2L * BLOCK - 10;
+        assertArrayEquals(WEIGHTS.bytes(off, 20), read("/llama/model.safetensors", off, 20));
+        assertEquals(java.util.Set.of("model.safetensors@65536+65536", "model.safetensors@131072+65536"),
+                java.util.Set.copyOf(source.reads()));
+        // The last, partial block, and a read past the end.
+        assertArrayEquals(WEIGHTS.bytes(WEIGHTS.size() - 50, 50), read("/llama/model.safetensors", WEIGHTS.size() - 50, 500));
+        assertEquals(0, read("/llama/model.safetensors", WEIGHTS.size(), 10).length);
+    }
+
+    @Test
+    void theFill_verifiesEverything_andTheControlFilesSaySo() throws Exception {
+        start(true);
+        prefetcher.completion().get(30, TimeUnit.SECONDS);
+        JsonObject status = JsonParser.parseString(new String(read("/.weightfs/status.json", 0, 1 << 20), StandardCharsets.UTF_8))
+                .getAsJsonObject();
+        assertTrue(status.get("complete").getAsBoolean(), status.toString());
+        assertEquals(2, status.get("filesVerified").getAsInt());
+        assertEquals(WEIGHTS.size() + CONFIG.size(), status.get("bytesVerified").getAsLong());
+        assertTrue(new String(read("/.weightfs/wait", 0, 100), StandardCharsets.UTF_8).startsWith("complete: 2 files"));
+        assertTrue(fs.directIo(fs.open("/.weightfs/status.json", false)));
+        assertTrue(source.reads().indexOf("config.json@0+300") < 2, "small files are fetched first: " + source.reads());
+    }
+
+    @Test
+    void contentThatNeverHashesRight_failsTheFile_andItsReadsGetEio_neverWrongBytes() throws Exception {
+        source.corrupt("model.safetensors");
+        start(true);
+        prefetcher.completion().get(30, TimeUnit.SECONDS);
+        assertTrue(prefetcher.failure(WEIGHTS.manifestFile("model.safetensors", ContentHash.Algorithm.SHA256).hash()).isPresent());
+        FsException e = assertThrows(FsException.class, () -> read("/llama/model.safetensors", 0, 100));
+        assertEquals(FsException.Kind.IO, e.kind());
+        assertTrue(new String(read("/.weightfs/wait", 0, 200), StandardCharsets.UTF_8).startsWith("failed: /llama/model.safetensors"));
+        assertTrue(store.hashMismatches() >= 1);
+    }
+
+    @Test
+    void writesAndDirectoryReads_areRefused() throws Exception {
+        start(false);
+        assertEquals(FsException.Kind.READ_ONLY, assertThrows(FsException.class, () -> fs.open("/llama/config.json", true)).kind());
+        assertEquals(FsException.Kind.IS_A_DIRECTORY, assertThrows(FsException.class, () -> fs.open("/llama", false)).kind());
+        assertFalse(fs.directIo(fs.open("/llama/config.json", false)));
+    }
+}

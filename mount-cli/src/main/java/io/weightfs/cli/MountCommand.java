@@ -1,0 +1,156 @@
+package io.weightfs.cli;
+
+import io.weightfs.config.ConfigException;
+import io.weightfs.config.WeightsConfig;
+import io.weightfs.fuse.FuseBinding;
+import io.weightfs.fuse.MountOptions;
+import io.weightfs.hub.HubClient;
+import io.weightfs.manifest.ManifestResolver;
+import io.weightfs.mount.MountDaemon;
+import io.weightfs.store.StoreOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code weightfs mount}: the lazy, read-only filesystem. */
+@Command(name = "mount", description = {
+    "Mount the configured repos read-only at MOUNTPOINT. Every file is listed at its real size at once;",
+    "reads fetch the blocks they need first while a background fill downloads and verifies everything.",
+    "Runs in the foreground until SIGTERM/SIGINT or 'weightfs umount'; --background detaches."
+})
+final class MountCommand implements Callable<Integer> {
+    /** How long --background waits for the child to have mounted (resolving manifests may need the network). */
+    private static final Duration BACKGROUND_READY_TIMEOUT = Duration.ofMinutes(5);
+
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(index = "0", paramLabel = "MOUNTPOINT", description = "An existing, empty directory.")
+    Path mountpoint;
+
+    @Option(names = "--fuse", paramLabel = "BINDING", defaultValue = "jfuse",
+            description = "jfuse (libfuse3, the default) or jnr (libfuse2, for hosts without libfuse3).")
+    String binding;
+
+    @Option(names = "--allow-other", description = "Let other users (the model server's container) read the mount.")
+    boolean allowOther;
+
+    @Option(names = "--background", description = "Detach; return once the mount answers. Logs go to STORE/logs/.")
+    boolean background;
+
+    @Option(names = "--block-size", paramLabel = "SIZE", defaultValue = "8MiB", converter = Sizes.class,
+            description = "Store block size: the unit of fetching (default: ${DEFAULT-VALUE}).")
+    long blockSize;
+
+    @Option(names = "--no-prefetch", description = "Do not fill in the background; only reads fetch.")
+    boolean noPrefetch;
+
+    @Option(names = "--read-ahead-kb", paramLabel = "KB", defaultValue = "4096",
+            description = "Kernel readahead for the mount, set when running as root (default: ${DEFAULT-VALUE}).")
+    int readAheadKb;
+
+    @Override
+    public Integer call() throws Exception {
+        Path mnt = mountpoint.toAbsolutePath().normalize();
+        WeightsConfig config;
+        try {
+            config = common.loadConfig(mnt);
+        } catch (ConfigException e) {
+            System.err.println("weightfs mount: bad config, nothing was mounted\n" + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        if (!Files.isDirectory(mnt)) {
+            System.err.println("weightfs mount: " + mnt + " is not a directory; create it first (mkdir -p " + mnt + ")");
+            return Main.EXIT_USAGE;
+        }
+        FuseBinding fuse;
+        try {
+            fuse = FuseBinding.fromName(binding);
+        } catch (IllegalArgumentException e) {
+            System.err.println("weightfs mount: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
+        if (background) {
+            return detach(mnt);
+        }
+        MountOptions mountOptions = MountOptions.defaults().withBinding(fuse).withAllowOther(allowOther).withReadAheadKb(readAheadKb);
+        StoreOptions storeOptions = StoreOptions.DEFAULTS.withBlockSize((int) blockSize);
+        HubClient hub = common.hubClient();
+        MountDaemon daemon;
+        try {
+            daemon = MountDaemon.start(config, hub, common.tokens(),
+                    new MountDaemon.Options(mnt, common.store(), storeOptions, common.connections, mountOptions, !noPrefetch));
+        } catch (ManifestResolver.NothingMatchesException e) {
+            System.err.println("weightfs mount: " + e.getMessage());
+            hub.close();
+            return Main.EXIT_USAGE;
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println("weightfs mount: " + e.getMessage());
+            hub.close();
+            return Main.EXIT_FAILED;
+        }
+        Thread hook = new Thread(daemon::close, "weightfs-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("weightfs mount: ready at " + mnt);
+        System.out.flush();
+        daemon.awaitUnmounted();
+        // Unmounted from outside ('weightfs umount'): clean up and exit normally.
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return 0;
+        }
+        daemon.close();
+        hub.close();
+        return 0;
+    }
+
+    /** Re-runs this command without --background as a detached child, and waits until it has mounted. */
+    private int detach(Path mnt) throws IOException, InterruptedException {
+        ProcessHandle.Info info = ProcessHandle.current().info();
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid"); // its own session: the terminal's hangup does not reach it
+        }
+        cmd.add(info.command().orElseThrow(() -> new IOException("cannot tell which java runs this process")));
+        for (String a : info.arguments().orElseThrow(() -> new IOException("cannot read this process's arguments"))) {
+            if (!a.equals("--background")) {
+                cmd.add(a);
+            }
+        }
+        Path logs = common.store().resolve("logs");
+        Files.createDirectories(logs);
+        Path log = logs.resolve("mount-" + mnt.toString().replaceAll("[^A-Za-z0-9._-]", "_") + ".log");
+        Process child = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .start();
+        long deadline = System.nanoTime() + BACKGROUND_READY_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (MountTableView.isFuseMount(mnt) && child.isAlive()) {
+                System.out.println("weightfs mount: ready at " + mnt + " (pid " + child.pid() + ", log " + log + ")");
+                return 0;
+            }
+            if (child.waitFor(100, TimeUnit.MILLISECONDS)) {
+                System.err.println("weightfs mount: the background daemon exited with status " + child.exitValue()
+                        + " before mounting; its log " + log + " ends with:");
+                System.err.println(MountTableView.tail(log, 20));
+                return child.exitValue() == 0 ? Main.EXIT_FAILED : child.exitValue();
+            }
+        }
+        child.destroy();
+        System.err.println("weightfs mount: the background daemon did not mount within " + BACKGROUND_READY_TIMEOUT.toMinutes()
+                + " minutes; see " + log);
+        return Main.EXIT_FAILED;
+    }
+}
