@@ -1,46 +1,105 @@
 package io.weightfs.fetch;
 
+import io.weightfs.hub.RangeSink;
 import io.weightfs.manifest.ContentHash;
 import io.weightfs.source.RepoFile;
 import io.weightfs.source.Source;
 import io.weightfs.store.Blob;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.ThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches blocks into the store: one priority queue, a fixed set of worker threads (one per
- * connection), and single-flight per block.
+ * Fetches blocks into the store, and decides what goes first.
  *
- * <p><b>Single-flight.</b> A block has at most one fetch in flight in this process; every asker
- * gets the same future. A block queued at a lower priority that is asked for at a higher one is
- * promoted: a second queue entry at the higher priority points to the same fetch, and whichever
- * entry a worker takes first claims it (the other is skipped).
+ * <h2>Policy</h2>
+ * A read that waits must never wait for background work. Three things make that so:
+ * <ol>
+ *   <li><b>One queue, three classes</b> ({@link FetchQueue}): FOREGROUND (a read is waiting) over
+ *       READAHEAD (a stream's predicted next blocks) over PREFETCH (the background fill).</li>
+ *   <li><b>Reserved connections.</b> {@code reserved} workers take only FOREGROUND and READAHEAD
+ *       work, so a read finds a free connection even when the fill holds every other one.</li>
+ *   <li><b>Pausing the fill.</b> While any read waits, PREFETCH downloads stop reading their sockets
+ *       between chunks ({@link ForegroundGate}); TCP flow control then stops the sender, and the
+ *       link's bandwidth goes to the read instead of being shared nine ways. A pause lasts at most
+ *       {@link ForegroundGate#MAX_PAUSE_MILLIS} per chunk, so the fill always moves.</li>
+ * </ol>
+ * A block queued as PREFETCH that a read needs is promoted, not fetched again (single-flight: one
+ * fetch per block in this process, every asker gets the same future). The number of background
+ * connections adapts to what the source delivers ({@link ConcurrencyTuner}).
  *
- * <p><b>Threads.</b> {@code connections} platform workers, owned by this object from construction
- * to {@link #close()}. Futures are completed on the workers, outside any lock; askers must not run
- * long work in their callbacks.
+ * <p>With {@link Scheduling#FIFO} all three are off (one FIFO queue, no reserved connections,
+ * no pausing): the benchmark's "priorities off" baseline.
+ *
+ * <h2>Threads</h2>
+ * {@code connections + reserved} platform workers, owned by this object from construction to
+ * {@link #close()}, never interrupted (an interrupt during FileChannel I/O would close the blob's
+ * channel for every reader). Futures complete on the workers, outside any lock.
  */
 public final class BlockFetcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BlockFetcher.class);
+    /** Workers look at the closed flag this often when idle. */
+    private static final long IDLE_POLL_MILLIS = 100;
+    /** The tuner's measuring period: long enough to average a few blocks per connection. */
+    private static final long TUNE_PERIOD_MILLIS = 2000;
 
     /** Who is waiting: a read (FOREGROUND), a predicted read (READAHEAD), nobody yet (PREFETCH). */
     public enum Priority { FOREGROUND, READAHEAD, PREFETCH }
 
+    /** PRIORITY: classes, reserved connections, the fill pausing for reads. FIFO: none of it. */
+    public enum Scheduling { PRIORITY, FIFO }
+
+    /**
+     * Fetcher settings.
+     *
+     * @param connections workers for any class (the background fill's ceiling)
+     * @param minConnections where the tuner starts (== connections: no tuning)
+     * @param reserved extra workers for FOREGROUND and READAHEAD only
+     * @param mode PRIORITY, or FIFO to turn every priority mechanism off
+     */
+    public record Options(int connections, int minConnections, int reserved, Scheduling mode) {
+        public Options {
+            if (connections < 1 || minConnections < 1 || minConnections > connections || reserved < 0) {
+                throw new IllegalArgumentException("bad fetcher options: " + connections + "/" + minConnections + "/" + reserved);
+            }
+        }
+
+        /**
+         * The defaults for {@code n} connections: the tuner starts at half, and a quarter more
+         * (at least one) are kept for reads.
+         */
+        public static Options of(int n, boolean priorities) {
+            if (!priorities) {
+                return new Options(n, n, 0, Scheduling.FIFO);
+            }
+            return new Options(n, Math.max(1, n / 2), Math.max(1, n / 4), Scheduling.PRIORITY);
+        }
+
+        public static Options fixed(int n) {
+            return new Options(n, n, Math.max(1, n / 4), Scheduling.PRIORITY);
+        }
+    }
+
     private final Source source;
-    private final PriorityBlockingQueue<Task> queue = new PriorityBlockingQueue<>();
+    private final Options options;
+    private final FetchQueue<InFlight> queue;
     private final ConcurrentHashMap<BlockId, InFlight> inFlight = new ConcurrentHashMap<>();
-    private final AtomicLong sequence = new AtomicLong();
+    private final ForegroundGate gate = new ForegroundGate();
+    private final ConcurrencyTuner tuner;
     private final AtomicLong bytesFetched = new AtomicLong();
+    private final AtomicLong[] bytesByClass = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private final AtomicLong blocksFetched = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
-    private final Thread[] workers;
+    private final List<Thread> workers = new ArrayList<>();
     private volatile boolean closed;
 
     private record BlockId(ContentHash hash, int block) {}
@@ -62,22 +121,28 @@ public final class BlockFetcher implements AutoCloseable {
         }
     }
 
-    private record Task(InFlight work, Priority priority, long seq) implements Comparable<Task> {
-        @Override
-        public int compareTo(Task o) {
-            int c = priority.compareTo(o.priority);
-            return c != 0 ? c : Long.compare(seq, o.seq);
-        }
+    public BlockFetcher(Source source, int connections) {
+        this(source, Options.fixed(connections), Clock.systemUTC());
     }
 
-    public BlockFetcher(Source source, int connections) {
+    public BlockFetcher(Source source, Options options, Clock clock) {
         this.source = source;
-        this.workers = new Thread[connections];
+        this.options = options;
+        this.queue = new FetchQueue<>(options.mode());
+        this.tuner = new ConcurrencyTuner(options.minConnections(), options.connections(), TUNE_PERIOD_MILLIS, clock);
         ThreadFactory f = Thread.ofPlatform().daemon(true).name("weightfs-fetch-", 0).factory();
-        for (int i = 0; i < connections; i++) {
-            workers[i] = f.newThread(this::workLoop);
-            workers[i].start();
+        for (int i = 0; i < options.connections(); i++) {
+            int index = i;
+            workers.add(f.newThread(() -> workLoop(index, Priority.PREFETCH)));
         }
+        for (int i = 0; i < options.reserved(); i++) {
+            workers.add(f.newThread(() -> workLoop(-1, Priority.READAHEAD)));
+        }
+        workers.forEach(Thread::start);
+    }
+
+    public Options options() {
+        return options;
     }
 
     /**
@@ -95,14 +160,40 @@ public final class BlockFetcher implements AutoCloseable {
         InFlight fresh = new InFlight(file, blob, block, priority);
         InFlight existing = inFlight.putIfAbsent(id, fresh);
         if (existing == null) {
-            queue.add(new Task(fresh, priority, sequence.incrementAndGet()));
+            queue.add(fresh, priority);
             return fresh.done;
         }
-        if (priority.compareTo(existing.priority) < 0 && !existing.claimed.get()) {
+        if (priority.compareTo(existing.priority) < 0) {
             existing.priority = priority;
-            queue.add(new Task(existing, priority, sequence.incrementAndGet()));
+            if (!existing.claimed.get()) {
+                // A second entry at the higher class; whichever a worker takes first claims the fetch.
+                queue.add(existing, priority);
+            }
         }
         return existing.done;
+    }
+
+    /** Whether a worker is already downloading this block (as opposed to queued, or not asked for). */
+    public boolean isStarted(Blob blob, int block) {
+        InFlight w = inFlight.get(new BlockId(blob.hash(), block));
+        return w != null && w.claimed.get();
+    }
+
+    /**
+     * Marks a read as waiting for the duration of the returned handle: background downloads pause
+     * between chunks until every waiting read is done (priority mode only).
+     */
+    public ForegroundGate.Waiting foregroundWaiting() {
+        return options.mode() == Scheduling.PRIORITY ? gate.enter() : ForegroundGate.Waiting.NONE;
+    }
+
+    /** Reads a range straight from the source into {@code dst}, bypassing the store (for a waiting read). */
+    public int readThrough(RepoFile file, long offset, ByteBuffer dst) throws IOException {
+        int start = dst.position();
+        int length = dst.remaining();
+        source.read(file, offset, length, (pos, bytes) -> dst.put(bytes));
+        bytesByClass[Priority.FOREGROUND.ordinal()].addAndGet(length);
+        return dst.position() - start;
     }
 
     /** Blocks queued or in flight. */
@@ -114,6 +205,11 @@ public final class BlockFetcher implements AutoCloseable {
         return bytesFetched.get();
     }
 
+    /** Bytes fetched by class: FOREGROUND (including read-through), READAHEAD, PREFETCH. */
+    public long bytesFetched(Priority p) {
+        return bytesByClass[p.ordinal()].get();
+    }
+
     public long blocksFetched() {
         return blocksFetched.get();
     }
@@ -122,23 +218,30 @@ public final class BlockFetcher implements AutoCloseable {
         return failures.get();
     }
 
-    private void workLoop() {
+    /** The background connections the tuner allows now. */
+    public int connectionLimit() {
+        return tuner.limit();
+    }
+
+    /**
+     * @param index the worker's place among the general workers (-1 for a reserved worker)
+     * @param lowest the lowest class it may take
+     */
+    private void workLoop(int index, Priority lowest) {
         while (!closed) {
-            Task t;
+            InFlight w;
             try {
-                // A bounded poll, not take(): workers are never interrupted (an interrupt during
-                // FileChannel I/O closes the blob's channel for every reader), so they look at
-                // the closed flag instead.
-                t = queue.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (index >= 0 && index >= tuner.limit()) {
+                    // Above the tuner's limit: only work a read is waiting for.
+                    w = queue.take(Priority.READAHEAD, IDLE_POLL_MILLIS);
+                } else {
+                    w = queue.take(lowest, IDLE_POLL_MILLIS);
+                }
             } catch (InterruptedException e) {
                 return;
             }
-            if (t == null) {
-                continue;
-            }
-            InFlight w = t.work();
-            if (!w.claimed.compareAndSet(false, true)) {
-                continue; // a duplicate entry of a promoted block
+            if (w == null || !w.claimed.compareAndSet(false, true)) {
+                continue; // idle, or a duplicate entry of a promoted block
             }
             BlockId id = new BlockId(w.blob.hash(), w.block);
             try {
@@ -162,9 +265,19 @@ public final class BlockFetcher implements AutoCloseable {
         Blob.BlockWriter writer = w.blob.openBlock(w.block);
         long offset = w.blob.blockOffset(w.block);
         int length = w.blob.blockLength(w.block);
-        source.read(w.file, offset, length, writer::write);
+        RangeSink sink = (pos, bytes) -> {
+            if (w.priority == Priority.PREFETCH) {
+                // Background work yields to waiting reads; a promoted block does not.
+                gate.pauseWhileWaiting(() -> w.priority != Priority.PREFETCH || closed);
+            }
+            int n = bytes.remaining();
+            writer.write(pos, bytes);
+            tuner.delivered(n);
+        };
+        source.read(w.file, offset, length, sink);
         writer.commit();
         bytesFetched.addAndGet(length);
+        bytesByClass[w.priority.ordinal()].addAndGet(length);
         blocksFetched.incrementAndGet();
     }
 
@@ -176,6 +289,7 @@ public final class BlockFetcher implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        gate.release();
         IOException stopping = new IOException("weightfs is shutting down");
         for (InFlight w : inFlight.values()) {
             w.done.completeExceptionally(stopping);

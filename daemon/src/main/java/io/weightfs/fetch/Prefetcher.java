@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * The background fill: every blob of every mounted file, in a useful order, at PREFETCH priority,
  * until each is verified or has failed for good.
  *
- * <p><b>Policy.</b> Blobs are walked in the order given (see {@link PrefetchOrder}); each blob's
- * missing blocks go to a backlog, and at most {@code maxOutstanding} prefetch demands are open at
+ * <p><b>Policy.</b> Blocks that recorded access profiles list come first, in the order programs
+ * read them on an earlier start; then blobs in the order given (see {@link PrefetchOrder}). Missing
+ * blocks go to a backlog, and at most {@code maxOutstanding} prefetch demands are open at
  * once, so the fetcher's queue stays short and a foreground read never queues behind thousands of
  * prefetch blocks. A blob whose blocks failed to arrive, or whose content did not hash right, is
  * tried again after a growing delay, up to {@link #MAX_ATTEMPTS} times; then it counts as failed
@@ -46,6 +47,8 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     private final int maxOutstanding;
     private final long retryBaseMillis;
     private final Map<ContentHash, BlobState> blobs = new LinkedHashMap<>();
+    private final Map<String, BlobState> byFile = new java.util.HashMap<>();
+    private final List<AccessProfile> profiles;
     private final ScheduledExecutorService scheduler =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-prefetch").factory());
     private final CompletableFuture<Void> allDone = new CompletableFuture<>();
@@ -79,17 +82,23 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
      * @param ordered the files to fill, in order; files sharing content are filled once
      */
     public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, int maxOutstanding) {
-        this(store, fetcher, ordered, maxOutstanding, DEFAULT_RETRY_BASE);
+        this(store, fetcher, ordered, List.of(), maxOutstanding, DEFAULT_RETRY_BASE);
     }
 
-    /** As above, with the first retry delay given (tests use milliseconds). */
-    public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, int maxOutstanding, java.time.Duration retryBase) {
+    /**
+     * @param profiles recorded access orders to follow first (may be empty)
+     * @param retryBase the first retry delay (tests use milliseconds)
+     */
+    public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, List<AccessProfile> profiles,
+            int maxOutstanding, java.time.Duration retryBase) {
         this.retryBaseMillis = retryBase.toMillis();
+        this.profiles = List.copyOf(profiles);
         this.store = store;
         this.fetcher = fetcher;
         this.maxOutstanding = maxOutstanding;
         for (RepoFile f : ordered) {
-            blobs.computeIfAbsent(f.file().hash(), h -> new BlobState(f));
+            BlobState st = blobs.computeIfAbsent(f.file().hash(), h -> new BlobState(f));
+            byFile.put(fileKey(f.repoId(), f.commit(), f.file().path()), st);
         }
         unfinished.set(blobs.size());
         if (blobs.isEmpty()) {
@@ -98,16 +107,80 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         store.addListener(this);
     }
 
-    /** Starts the fill in the background. */
+    /**
+     * Starts the fill in the background: first the blocks the profiles list, in their recorded
+     * order, then every other missing block in the default order.
+     */
     public void start() {
-        scheduler.execute(() -> {
-            for (BlobState s : blobs.values()) {
-                if (closed) {
-                    return;
+        scheduler.execute(this::planAndStart);
+    }
+
+    private void planAndStart() {
+        java.util.Set<String> planned = new java.util.HashSet<>();
+        Map<BlobState, Integer> perBlob = new java.util.HashMap<>();
+        List<BlockReq> plan = new ArrayList<>();
+        for (AccessProfile p : profiles) {
+            for (AccessProfile.Read r : p.reads()) {
+                BlobState s = byFile.get(fileKey(p.repoId(), p.commit(), r.path()));
+                if (s == null || !open(s) || s.blob.isVerified() || r.offset() >= s.blob.size()) {
+                    continue;
                 }
-                enqueue(s);
+                int block = s.blob.blockOf(r.offset());
+                if (!s.blob.isPresent(block) && planned.add(s.file.file().hash() + "#" + block)) {
+                    plan.add(new BlockReq(s, block));
+                    perBlob.merge(s, 1, Integer::sum);
+                }
             }
+        }
+        for (BlobState s : blobs.values()) {
+            if (closed) {
+                return;
+            }
+            if (!open(s)) {
+                continue;
+            }
+            if (s.blob.isVerified()) {
+                finish(s, null);
+                continue;
+            }
+            for (int i = 0; i < s.blob.blockCount(); i++) {
+                if (!s.blob.isPresent(i) && planned.add(s.file.file().hash() + "#" + i)) {
+                    plan.add(new BlockReq(s, i));
+                    perBlob.merge(s, 1, Integer::sum);
+                }
+            }
+        }
+        perBlob.forEach((s, n) -> {
+            s.roundFailed.set(false);
+            s.roundRemaining.set(n);
         });
+        synchronized (this) {
+            backlog.addAll(plan);
+        }
+        pump();
+    }
+
+    /** Opens a blob for the fill; a failure counts as a failed round. */
+    private boolean open(BlobState s) {
+        if (s.blob != null) {
+            return true;
+        }
+        try {
+            s.blob = store.blob(s.file.file().hash(), s.file.size());
+            return true;
+        } catch (IOException e) {
+            roundFailed(s, "cannot open its blob in the store: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private static String fileKey(String repoId, String commit, String path) {
+        return repoId + "@" + commit + ":" + path;
+    }
+
+    /** The profiles this fill follows first (repo@commit each), for status. */
+    public List<AccessProfile> profiles() {
+        return profiles;
     }
 
     /** Completes when every blob is verified or has failed for good. */
@@ -131,12 +204,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         if (closed || s.finished.get()) {
             return;
         }
-        try {
-            if (s.blob == null) {
-                s.blob = store.blob(s.file.file().hash(), s.file.size());
-            }
-        } catch (IOException e) {
-            roundFailed(s, "cannot open its blob in the store: " + e.getMessage());
+        if (!open(s)) {
             return;
         }
         Blob b = s.blob;

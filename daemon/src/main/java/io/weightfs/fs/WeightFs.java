@@ -49,12 +49,37 @@ public final class WeightFs implements FsOps, AutoCloseable {
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final CompletableFuture<Void> closing = new CompletableFuture<>();
     private final AtomicLong foregroundWaits = new AtomicLong();
+    private final AtomicLong readThroughs = new AtomicLong();
+    /** Threads doing read-through requests: virtual, one per request, no pool to size. */
+    private final java.util.concurrent.ExecutorService readThroughThreads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+    private final io.weightfs.fetch.AccessRecorder recorder;
 
-    /** An open file: a repo file, or a control file with its content rendered at open. */
-    private record Handle(FsTree.Node node, byte[] rendered) {}
+    /**
+     * Readahead windows stop growing here: 64 MiB is eight default blocks, several seconds of a
+     * 100 MB/s link, which keeps one stream's link busy without crowding out other files' reads.
+     */
+    static final long MAX_READAHEAD = 64L << 20;
+    /**
+     * A read of at most this many bytes whose blocks are not on their way yet fetches its own bytes
+     * straight from the source (one small ranged request) instead of waiting for whole 8 MiB
+     * blocks: the kernel asks for at most 1 MiB at a time.
+     */
+    static final int READ_THROUGH_MAX = 1 << 20;
+
+    /** An open file: a repo file (with its streams' readahead), or a control file rendered at open. */
+    private record Handle(FsTree.Node node, byte[] rendered, Readahead readahead) {}
 
     public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, BlockStore store,
             BlockFetcher fetcher, Prefetcher prefetcher, Clock clock) {
+        this(entries, mtimes, store, fetcher, prefetcher, null, clock);
+    }
+
+    /**
+     * @param recorder where programs' first reads are recorded (null: not recorded)
+     */
+    public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, BlockStore store,
+            BlockFetcher fetcher, Prefetcher prefetcher, io.weightfs.fetch.AccessRecorder recorder, Clock clock) {
+        this.recorder = recorder;
         this.clock = clock;
         this.startMillis = clock.millis();
         this.tree = FsTree.build(entries, mtimes, startMillis);
@@ -104,7 +129,8 @@ public final class WeightFs implements FsOps, AutoCloseable {
             rendered = statusJson().getBytes(StandardCharsets.UTF_8);
         }
         long h = nextHandle.getAndIncrement();
-        handles.put(h, new Handle(n, rendered));
+        Readahead ra = n instanceof FsTree.FileNode ? new Readahead(store.options().blockSize(), MAX_READAHEAD) : null;
+        handles.put(h, new Handle(n, rendered, ra));
         return h;
     }
 
@@ -124,13 +150,13 @@ public final class WeightFs implements FsOps, AutoCloseable {
             throw new FsException(FsException.Kind.INVALID, "negative offset " + offset);
         }
         return switch (h.node()) {
-            case FsTree.FileNode f -> readFile(f, dst, offset);
+            case FsTree.FileNode f -> readFile(f, h.readahead(), dst, offset);
             case FsTree.ControlNode c -> readControl(c, h, dst, offset);
             case FsTree.Dir d -> throw new FsException(FsException.Kind.IS_A_DIRECTORY, "directory");
         };
     }
 
-    private int readFile(FsTree.FileNode f, ByteBuffer dst, long offset) throws FsException {
+    private int readFile(FsTree.FileNode f, Readahead readahead, ByteBuffer dst, long offset) throws FsException {
         long size = f.file().size();
         if (offset >= size || !dst.hasRemaining()) {
             return 0;
@@ -141,10 +167,21 @@ public final class WeightFs implements FsOps, AutoCloseable {
         dst.limit(startPos + (int) (end - offset));
         try {
             Blob blob = store.blob(f.file().file().hash(), size);
+            if (recorder != null) {
+                for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
+                    recorder.record(f.file(), blob.blockOffset(b));
+                }
+            }
+            if (!blob.isVerified()) {
+                readAhead(f, blob, readahead, offset, end);
+            }
             for (int attempt = 1; ; attempt++) {
                 failIfGaveUp(f);
                 long gen = blob.generation();
                 if (!blob.isVerified()) {
+                    if (attempt == 1 && readThrough(f, blob, dst, offset, end)) {
+                        return dst.position() - startPos;
+                    }
                     awaitBlocks(f, blob, offset, end);
                     // A one-block file is whole once its block is here: check it before serving a
                     // byte of it. (A larger file is served as its blocks arrive and checked whole
@@ -174,6 +211,68 @@ public final class WeightFs implements FsOps, AutoCloseable {
         }
     }
 
+    /** Asks for the blocks a sequential stream will read next, at READAHEAD priority. */
+    private void readAhead(FsTree.FileNode f, Blob blob, Readahead readahead, long offset, long end) {
+        if (readahead == null) {
+            return;
+        }
+        long[] range = readahead.onRead(offset, end - offset, blob.size());
+        if (range == null) {
+            return;
+        }
+        for (int b = blob.blockOf(range[0]); b <= blob.blockOf(range[1] - 1); b++) {
+            if (!blob.isPresent(b)) {
+                fetcher.demand(f.file(), blob, b, BlockFetcher.Priority.READAHEAD);
+            }
+        }
+    }
+
+    /**
+     * Serves a small read whose blocks nobody is fetching yet straight from the source: one small
+     * ranged request instead of a wait for whole blocks. Bytes read this way are not stored; the
+     * blocks come with the fill or the stream's readahead. Returns false (and fetches nothing) when
+     * the read should wait for blocks instead: priorities off, a large read, a block already in
+     * flight or one of the one-block files (those are verified before they are served), or when
+     * the source failed (the block path retries).
+     */
+    private boolean readThrough(FsTree.FileNode f, Blob blob, ByteBuffer dst, long offset, long end) throws IOException, FsException {
+        if (fetcher.options().mode() != BlockFetcher.Scheduling.PRIORITY || end - offset > READ_THROUGH_MAX
+                || blob.blockCount() <= 1) {
+            return false;
+        }
+        for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
+            if (blob.ensureReadable(b) || fetcher.isStarted(blob, b)) {
+                return false;
+            }
+        }
+        // Into a buffer of our own, on another thread: if the mount goes away mid-request the read
+        // fails at once, and nothing writes into FUSE's buffer after this call has returned.
+        ByteBuffer own = ByteBuffer.allocate((int) (end - offset));
+        CompletableFuture<Integer> fetched = CompletableFuture.supplyAsync(() -> {
+            try {
+                return fetcher.readThrough(f.file(), offset, own);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, readThroughThreads);
+        try (var waiting = fetcher.foregroundWaiting()) {
+            CompletableFuture.anyOf(fetched, closing).get();
+            if (!fetched.isDone()) {
+                throw new FsException(FsException.Kind.IO, "weightfs is unmounting");
+            }
+            fetched.join();
+            dst.put(own.flip());
+            readThroughs.incrementAndGet();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FsException(FsException.Kind.INTERRUPTED, "interrupted");
+        } catch (ExecutionException | java.util.concurrent.CompletionException e) {
+            LOG.debug("read-through of {} at {} failed ({}); waiting for its blocks instead", f.mountPath(), offset, e.getCause());
+            return false;
+        }
+    }
+
     /** A file the fill gave up on is not fetched again by reads: they fail at once. */
     private void failIfGaveUp(FsTree.FileNode f) throws FsException {
         Optional<String> gaveUp = prefetcher.failure(f.file().file().hash());
@@ -195,7 +294,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 return;
             }
             foregroundWaits.incrementAndGet();
-            try {
+            try (var waiting = fetcher.foregroundWaiting()) {
                 CompletableFuture.anyOf(CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new)), closing).get();
                 if (closing.isDone()) {
                     throw new FsException(FsException.Kind.IO, "weightfs is unmounting");
@@ -331,6 +430,24 @@ public final class WeightFs implements FsOps, AutoCloseable {
         errors.addProperty("crcMismatches", store.crcMismatches());
         o.add("errors", errors);
         o.addProperty("foregroundWaits", foregroundWaits.get());
+        o.addProperty("readThroughs", readThroughs.get());
+        JsonObject byClass = new JsonObject();
+        for (BlockFetcher.Priority p : BlockFetcher.Priority.values()) {
+            byClass.addProperty(p.name().toLowerCase(java.util.Locale.ROOT), fetcher.bytesFetched(p));
+        }
+        o.add("bytesByClass", byClass);
+        o.addProperty("scheduler", fetcher.options().mode().name().toLowerCase(java.util.Locale.ROOT));
+        o.addProperty("connections", fetcher.connectionLimit());
+        JsonArray profiles = new JsonArray();
+        for (var p : prefetcher.profiles()) {
+            JsonObject po = new JsonObject();
+            po.addProperty("repo", p.repoId());
+            po.addProperty("commit", p.commit());
+            po.addProperty("used", true);
+            po.addProperty("blocks", p.reads().size());
+            profiles.add(po);
+        }
+        o.add("profiles", profiles);
         o.add("failed", failed);
         o.add("fileStatus", files);
         return o.toString();
@@ -348,5 +465,6 @@ public final class WeightFs implements FsOps, AutoCloseable {
     @Override
     public void close() {
         closing.complete(null);
+        readThroughThreads.shutdown();
     }
 }

@@ -3,7 +3,10 @@ package io.weightfs.mount;
 import io.weightfs.config.RepoEntry;
 import io.weightfs.config.TokenResolver;
 import io.weightfs.config.WeightsConfig;
+import io.weightfs.fetch.AccessProfile;
+import io.weightfs.fetch.AccessRecorder;
 import io.weightfs.fetch.BlockFetcher;
+import io.weightfs.fetch.ProfileStore;
 import io.weightfs.fetch.PrefetchOrder;
 import io.weightfs.fetch.Prefetcher;
 import io.weightfs.fs.WeightFs;
@@ -40,10 +43,13 @@ public final class MountDaemon implements AutoCloseable {
     /**
      * @param mountpoint where to mount (must exist and be empty)
      * @param storeDir the node store (blocks, index, manifests)
-     * @param connections parallel ranged requests for blocks
+     * @param fetcher connections and scheduling (priority classes, or one FIFO for comparison)
      * @param prefetch whether to fill in the background (off: only reads fetch)
+     * @param profiles whether to record the order programs read blocks in, and to prefetch in a
+     *     recorded order on the next start
      */
-    public record Options(Path mountpoint, Path storeDir, StoreOptions store, int connections, MountOptions mount, boolean prefetch) {}
+    public record Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
+            boolean prefetch, boolean profiles) {}
 
     private final BlockStore store;
     private final BlockFetcher fetcher;
@@ -52,12 +58,19 @@ public final class MountDaemon implements AutoCloseable {
     private final MountedFs mounted;
     private final List<ResolvedEntry> entries;
     private final Thread watcher;
+    private final AccessRecorder recorder;
+    /** Saves access profiles now and then, so a daemon that is killed still leaves most of its profile. */
+    private final java.util.concurrent.ScheduledExecutorService profileSaver =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-profile-save").factory());
+    /** How often a changed profile is written: rarely enough to cost nothing, often enough to survive a kill. */
+    private static final Duration PROFILE_SAVE_INTERVAL = Duration.ofSeconds(15);
 
     /** How often the mount table is checked for someone having unmounted us (even lazily). */
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
     private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
-            List<ResolvedEntry> entries) {
+            List<ResolvedEntry> entries, AccessRecorder recorder) {
+        this.recorder = recorder;
         this.store = store;
         this.fetcher = fetcher;
         this.prefetcher = prefetcher;
@@ -65,6 +78,10 @@ public final class MountDaemon implements AutoCloseable {
         this.mounted = mounted;
         this.entries = entries;
         this.watcher = Thread.ofPlatform().daemon(true).name("weightfs-mount-watch").start(this::watch);
+        if (recorder != null) {
+            profileSaver.scheduleWithFixedDelay(recorder::save, PROFILE_SAVE_INTERVAL.toMillis(), PROFILE_SAVE_INTERVAL.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     /**
@@ -102,16 +119,29 @@ public final class MountDaemon implements AutoCloseable {
         BlockStore store = BlockStore.open(options.storeDir(), options.store());
         BlockFetcher fetcher = null;
         Prefetcher prefetcher = null;
+        AccessRecorder recorder = null;
         WeightFs fs = null;
         try {
-            fetcher = new BlockFetcher(new HubSource(hub), options.connections());
+            fetcher = new BlockFetcher(new HubSource(hub), options.fetcher(), Clock.systemUTC());
             List<RepoFile> order = PrefetchOrder.order(entries);
+            ProfileStore profileStore = new ProfileStore(options.storeDir().resolve("profiles"));
+            List<AccessProfile> profiles = new ArrayList<>();
+            if (options.profiles()) {
+                for (ResolvedEntry r : entries) {
+                    profileStore.load(r.manifest().repoId(), r.manifest().commit()).ifPresent(p -> {
+                        LOG.info("prefetching {}@{} in the order recorded on an earlier start ({} blocks first)",
+                                p.repoId(), p.commit(), p.reads().size());
+                        profiles.add(p);
+                    });
+                }
+            }
+            recorder = options.profiles() ? new AccessRecorder(profileStore) : null;
             // Twice the connections: every worker has its next block ready, and the queue stays short.
-            prefetcher = new Prefetcher(store, fetcher, order, 2 * options.connections());
+            prefetcher = new Prefetcher(store, fetcher, order, profiles, 2 * options.fetcher().connections(), Prefetcher.DEFAULT_RETRY_BASE);
             long now = Clock.systemUTC().millis();
             fs = new WeightFs(entries,
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
-                    store, fetcher, prefetcher, Clock.systemUTC());
+                    store, fetcher, prefetcher, recorder, Clock.systemUTC());
             MountedFs mounted = FuseMounter.mount(fs, options.mountpoint(), options.mount());
             if (options.prefetch()) {
                 prefetcher.start();
@@ -119,7 +149,7 @@ public final class MountDaemon implements AutoCloseable {
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
             LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
-            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries);
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder);
         } catch (IOException | RuntimeException e) {
             closeQuietly(fs, prefetcher, fetcher, store);
             throw e;
@@ -156,9 +186,13 @@ public final class MountDaemon implements AutoCloseable {
         return mounted.awaitUnmounted(timeout);
     }
 
-    /** Unmounts (waiting reads fail), stops the fill and closes the store. */
+    /** Unmounts (waiting reads fail), saves the access profile, stops the fill and closes the store. */
     @Override
     public void close() {
+        profileSaver.shutdown();
+        if (recorder != null) {
+            recorder.save();
+        }
         // Fail waiting reads first, so the unmount is not held up by them.
         fs.close();
         fetcher.close();

@@ -2,6 +2,7 @@ package io.weightfs.fetch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.weightfs.hub.RangeSink;
@@ -73,29 +74,82 @@ class BlockFetcherTest {
         }
     }
 
+    /** A source that holds reads of chosen offsets until released; others pass at once. */
+    private static final class HoldingSource implements Source {
+        final FakeSource inner = new FakeSource();
+        final java.util.Set<Long> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final CountDownLatch release = new CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger holding = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public String name() {
+            return "holding";
+        }
+
+        @Override
+        public void read(RepoFile file, long offset, long length, RangeSink sink) throws IOException {
+            if (held.contains(offset)) {
+                holding.incrementAndGet();
+                try {
+                    if (!release.await(30, TimeUnit.SECONDS)) {
+                        throw new IOException("never released");
+                    }
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            inner.read(file, offset, length, sink);
+        }
+    }
+
     @Test
-    void aForegroundDemand_overtakesQueuedPrefetch() throws Exception {
-        GatedSource source = new GatedSource();
+    void aForegroundRead_completesWhilePrefetchHoldsEveryGeneralConnection() throws Exception {
+        HoldingSource source = new HoldingSource();
         source.inner.put("w.bin", CONTENT);
-        try (BlockStore store = BlockStore.openWithMemoryIndex(dir, SMALL); BlockFetcher fetcher = new BlockFetcher(source, 1)) {
+        for (int b = 0; b < 4; b++) {
+            source.held.add((long) b * 64 * 1024);
+        }
+        BlockFetcher.Options opts = new BlockFetcher.Options(2, 2, 1, BlockFetcher.Scheduling.PRIORITY);
+        try (BlockStore store = BlockStore.openWithMemoryIndex(dir, SMALL);
+                BlockFetcher fetcher = new BlockFetcher(source, opts, java.time.Clock.systemUTC())) {
             RepoFile f = new RepoFile("o/m", COMMIT, CONTENT.manifestFile("w.bin", ContentHash.Algorithm.SHA256), Optional.empty());
             Blob blob = store.blob(f.file().hash(), f.size());
-            // Block 0 occupies the only worker; 1..5 queue as prefetch; then block 9 is needed by a read.
-            List<CompletableFuture<Void>> all = new java.util.ArrayList<>();
-            all.add(fetcher.demand(f, blob, 0, BlockFetcher.Priority.PREFETCH));
-            assertTrue(source.firstArrived.await(10, TimeUnit.SECONDS));
-            for (int b = 1; b <= 5; b++) {
-                all.add(fetcher.demand(f, blob, b, BlockFetcher.Priority.PREFETCH));
+            List<CompletableFuture<Void>> background = new java.util.ArrayList<>();
+            for (int b = 0; b < 4; b++) {
+                background.add(fetcher.demand(f, blob, b, BlockFetcher.Priority.PREFETCH));
             }
-            all.add(fetcher.demand(f, blob, 9, BlockFetcher.Priority.FOREGROUND));
-            // A queued prefetch block asked for by a read is promoted too.
-            fetcher.demand(f, blob, 4, BlockFetcher.Priority.FOREGROUND);
-            source.gate.countDown();
-            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
-            List<String> order = source.inner.reads();
-            assertEquals("w.bin@0+65536", order.get(0));
-            assertEquals("w.bin@589824+65536", order.get(1), "the read's block goes right after the one in flight: " + order);
-            assertEquals("w.bin@262144+65536", order.get(2), "then the promoted one: " + order);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (source.holding.get() < 2 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertEquals(2, source.holding.get(), "both general connections are stuck in prefetch");
+            fetcher.demand(f, blob, 9, BlockFetcher.Priority.FOREGROUND).get(10, TimeUnit.SECONDS);
+            assertTrue(blob.isPresent(9));
+            assertTrue(background.stream().noneMatch(CompletableFuture::isDone), "and they are still stuck");
+            source.release.countDown();
+            CompletableFuture.allOf(background.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void inFifoMode_thereIsNoReservedConnection_soTheReadWaits() throws Exception {
+        HoldingSource source = new HoldingSource();
+        source.inner.put("w.bin", CONTENT);
+        source.held.add(0L);
+        try (BlockStore store = BlockStore.openWithMemoryIndex(dir, SMALL);
+                BlockFetcher fetcher = new BlockFetcher(source, BlockFetcher.Options.of(1, false), java.time.Clock.systemUTC())) {
+            RepoFile f = new RepoFile("o/m", COMMIT, CONTENT.manifestFile("w.bin", ContentHash.Algorithm.SHA256), Optional.empty());
+            Blob blob = store.blob(f.file().hash(), f.size());
+            CompletableFuture<Void> stuck = fetcher.demand(f, blob, 0, BlockFetcher.Priority.PREFETCH);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (source.holding.get() < 1 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            CompletableFuture<Void> read = fetcher.demand(f, blob, 9, BlockFetcher.Priority.FOREGROUND);
+            assertThrows(java.util.concurrent.TimeoutException.class, () -> read.get(300, TimeUnit.MILLISECONDS));
+            source.release.countDown();
+            read.get(10, TimeUnit.SECONDS);
+            stuck.get(10, TimeUnit.SECONDS);
         }
     }
 }

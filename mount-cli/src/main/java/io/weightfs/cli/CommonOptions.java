@@ -52,13 +52,17 @@ final class CommonOptions {
     }
 
     HubClient hubClient() {
+        // One connection more than the parts in flight, so that resolving the next file's download
+        // URL never waits behind a full set of part downloads.
+        return hubClient(connections + 1);
+    }
+
+    HubClient hubClient(int maxConnections) {
         Map<String, String> env = new HashMap<>(System.getenv());
         if (endpoint != null) {
             env.put("HF_ENDPOINT", endpoint);
         }
-        // One connection more than the parts in flight, so that resolving the next file's download
-        // URL never waits behind a full set of part downloads.
-        return new HubClient(HubClient.Options.fromEnvironment(env).withMaxConnections(connections + 1));
+        return new HubClient(HubClient.Options.fromEnvironment(env).withMaxConnections(maxConnections));
     }
 
     TokenResolver tokens() {

@@ -4,6 +4,7 @@ import io.weightfs.config.ConfigLoader;
 import io.weightfs.config.ConfigOptions;
 import io.weightfs.config.TokenResolver;
 import io.weightfs.config.WeightsConfig;
+import io.weightfs.fetch.BlockFetcher;
 import io.weightfs.fuse.FuseBinding;
 import io.weightfs.fuse.MountOptions;
 import io.weightfs.hub.HubClient;
@@ -129,11 +130,12 @@ final class DemoCommand implements Callable<Integer> {
         WeightsConfig cfg = ConfigLoader.load(config, ConfigOptions.forTarget(mnt));
         MountDaemon daemon;
         HubClient hub = new HubClient(HubClient.Options.fromEnvironment(Map.of("HF_ENDPOINT", server.endpoint().toString()))
-                .withMaxConnections(9));
+                .withMaxConnections(16));
         long t0 = System.nanoTime();
         try {
             daemon = MountDaemon.start(cfg, hub, TokenResolver.fromEnvironment(), new MountDaemon.Options(mnt, dir.resolve("store"),
-                    StoreOptions.DEFAULTS, 8, MountOptions.defaults().withBinding(FuseBinding.fromName(binding)), true));
+                    StoreOptions.DEFAULTS, BlockFetcher.Options.of(8, true), MountOptions.defaults().withBinding(FuseBinding.fromName(binding)),
+                    true, true));
         } catch (IOException e) {
             hub.close();
             out.println("3. (no FUSE mount here: " + e.getMessage() + "; showing the eager path only)");

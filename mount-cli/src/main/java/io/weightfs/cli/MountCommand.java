@@ -2,6 +2,7 @@ package io.weightfs.cli;
 
 import io.weightfs.config.ConfigException;
 import io.weightfs.config.WeightsConfig;
+import io.weightfs.fetch.BlockFetcher;
 import io.weightfs.fuse.FuseBinding;
 import io.weightfs.fuse.MountOptions;
 import io.weightfs.hub.HubClient;
@@ -30,6 +31,8 @@ import picocli.CommandLine.Parameters;
 final class MountCommand implements Callable<Integer> {
     /** How long --background waits for the child to have mounted (resolving manifests may need the network). */
     private static final Duration BACKGROUND_READY_TIMEOUT = Duration.ofMinutes(5);
+    /** Connections beyond the workers' for reads that fetch their own bytes straight from the source. */
+    private static final int READ_THROUGH_CONNECTIONS = 4;
 
     @Mixin
     CommonOptions common;
@@ -53,6 +56,14 @@ final class MountCommand implements Callable<Integer> {
 
     @Option(names = "--no-prefetch", description = "Do not fill in the background; only reads fetch.")
     boolean noPrefetch;
+
+    @Option(names = "--scheduler", paramLabel = "MODE", defaultValue = "priority",
+            description = "priority (reads first, reserved connections, the fill pauses for reads) or fifo"
+                    + " (one FIFO queue: for comparison only).")
+    String scheduler;
+
+    @Option(names = "--no-profile", description = "Neither record the order programs read in, nor use a recorded order.")
+    boolean noProfile;
 
     @Option(names = "--read-ahead-kb", paramLabel = "KB", defaultValue = "4096",
             description = "Kernel readahead for the mount, set when running as root (default: ${DEFAULT-VALUE}).")
@@ -84,11 +95,16 @@ final class MountCommand implements Callable<Integer> {
         }
         MountOptions mountOptions = MountOptions.defaults().withBinding(fuse).withAllowOther(allowOther).withReadAheadKb(readAheadKb);
         StoreOptions storeOptions = StoreOptions.DEFAULTS.withBlockSize((int) blockSize);
-        HubClient hub = common.hubClient();
+        if (!scheduler.equals("priority") && !scheduler.equals("fifo")) {
+            System.err.println("weightfs mount: --scheduler must be priority or fifo, not '" + scheduler + "'");
+            return Main.EXIT_USAGE;
+        }
+        BlockFetcher.Options fetcherOptions = BlockFetcher.Options.of(common.connections, scheduler.equals("priority"));
+        HubClient hub = common.hubClient(fetcherOptions.connections() + fetcherOptions.reserved() + READ_THROUGH_CONNECTIONS);
         MountDaemon daemon;
         try {
             daemon = MountDaemon.start(config, hub, common.tokens(),
-                    new MountDaemon.Options(mnt, common.store(), storeOptions, common.connections, mountOptions, !noPrefetch));
+                    new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile));
         } catch (ManifestResolver.NothingMatchesException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             hub.close();

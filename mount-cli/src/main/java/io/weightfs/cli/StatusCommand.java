@@ -59,6 +59,17 @@ final class StatusCommand implements Callable<Integer> {
         out.printf("state: %s; errors: %d fetch failures, %d hash mismatches, %d CRC mismatches%n",
                 s.get("complete").getAsBoolean() ? "complete" : s.get("done").getAsBoolean() ? "done with failures" : "filling",
                 errors.get("fetchFailures").getAsLong(), errors.get("hashMismatches").getAsLong(), errors.get("crcMismatches").getAsLong());
+        StringBuilder profiles = new StringBuilder();
+        if (s.has("profiles")) {
+            for (JsonElement p : s.getAsJsonArray("profiles")) {
+                JsonObject o = p.getAsJsonObject();
+                profiles.append(profiles.isEmpty() ? "" : ", ").append(o.get("repo").getAsString()).append(" (")
+                        .append(o.get("blocks").getAsInt()).append(" blocks)");
+            }
+        }
+        out.printf("scheduler: %s, %d background connections, %d reads served by read-through; access profile used: %s%n",
+                s.has("scheduler") ? s.get("scheduler").getAsString() : "?", s.has("connections") ? s.get("connections").getAsInt() : 0,
+                s.has("readThroughs") ? s.get("readThroughs").getAsLong() : 0, profiles.isEmpty() ? "none" : profiles);
         return 0;
     }
 }

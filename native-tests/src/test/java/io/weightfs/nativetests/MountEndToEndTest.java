@@ -292,8 +292,8 @@ class MountEndToEndTest {
     @ValueSource(strings = {"jfuse", "jnr"})
     void unmountWhileAReaderIsBlockedOnAMissingBlock_failsTheReader_andNothingHangs(String binding) throws Exception {
         Path repos = repos();
-        // 2 KB/s: a 1 MiB block would take minutes, so the reader is surely blocked.
-        try (ServeProcess serve = ServeProcess.start(repos, "--fault", "throttle:2000");
+        // 100 B/s: even the read's own 4 KiB would take most of a minute, so the reader is surely blocked.
+        try (ServeProcess serve = ServeProcess.start(repos, "--fault", "throttle:100");
                 MountProcess m = mount(serve, defaultConfig(), binding, "--no-prefetch")) {
             Path file = m.mountpoint().resolve("model/model.safetensors");
             CompletableFuture<Object> reader = CompletableFuture.supplyAsync(() -> {
