@@ -166,12 +166,17 @@ public final class WeightFs implements FsOps, AutoCloseable {
         int oldLimit = dst.limit();
         dst.limit(startPos + (int) (end - offset));
         try {
-            Blob blob = store.blob(f.file().file().hash(), size);
             if (recorder != null) {
-                for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
-                    recorder.record(f.file(), blob.blockOffset(b));
+                long bs = store.options().blockSize();
+                for (long b = offset / bs; b <= (end - 1) / bs; b++) {
+                    recorder.record(f.file(), b * bs);
                 }
             }
+            int early = readBeforeStoreIsReady(f, dst, offset, end);
+            if (early >= 0) {
+                return early;
+            }
+            Blob blob = store.blob(f.file().file().hash(), size);
             if (!blob.isVerified()) {
                 readAhead(f, blob, readahead, offset, end);
             }
@@ -245,9 +250,63 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 return false;
             }
         }
-        // Into a buffer of our own, on another thread: if the mount goes away mid-request the read
-        // fails at once, and nothing writes into FUSE's buffer after this call has returned.
-        ByteBuffer own = ByteBuffer.allocate((int) (end - offset));
+        ByteBuffer own = fetchDirect(f, offset, (int) (end - offset));
+        if (own == null) {
+            return false;
+        }
+        dst.put(own);
+        readThroughs.incrementAndGet();
+        return true;
+    }
+
+    /**
+     * A read that arrives before the store's index is open (it takes about a second after the
+     * mount) is served from the source directly instead of waiting: a file of at most
+     * {@link #READ_THROUGH_MAX} bytes (configs, tokenizers) is fetched whole and checked against
+     * its hash before a byte is served; a larger file's range is read through like any lazily
+     * served bytes. Returns the bytes read, or -1 to take the normal path.
+     */
+    private int readBeforeStoreIsReady(FsTree.FileNode f, ByteBuffer dst, long offset, long end) throws FsException {
+        if (store.ready().isDone() || fetcher.options().mode() != BlockFetcher.Scheduling.PRIORITY) {
+            return -1;
+        }
+        long size = f.file().size();
+        if (size <= READ_THROUGH_MAX) {
+            ByteBuffer whole = fetchDirect(f, 0, (int) size);
+            if (whole == null) {
+                return -1;
+            }
+            var hash = f.file().file().hash();
+            if (!io.weightfs.manifest.ContentHasher.hash(whole.array(), hash.algorithm()).equals(hash)) {
+                LOG.warn("{}: the bytes read before the store was ready did not match {}; waiting for the store", f.mountPath(), hash);
+                return -1;
+            }
+            int n = (int) (end - offset);
+            dst.put(whole.array(), (int) offset, n);
+            readThroughs.incrementAndGet();
+            return n;
+        }
+        if (end - offset > READ_THROUGH_MAX) {
+            return -1;
+        }
+        ByteBuffer own = fetchDirect(f, offset, (int) (end - offset));
+        if (own == null) {
+            return -1;
+        }
+        int n = own.remaining();
+        dst.put(own);
+        readThroughs.incrementAndGet();
+        return n;
+    }
+
+    /**
+     * Reads a range from the source into a buffer of our own, on another thread, while this read
+     * counts as waiting: if the mount goes away mid-request the read fails at once, and nothing
+     * writes into FUSE's buffer after the FUSE call has returned. Returns null (after logging) if
+     * the source failed, so the caller can fall back to waiting for blocks.
+     */
+    private ByteBuffer fetchDirect(FsTree.FileNode f, long offset, int length) throws FsException {
+        ByteBuffer own = ByteBuffer.allocate(length);
         CompletableFuture<Integer> fetched = CompletableFuture.supplyAsync(() -> {
             try {
                 return fetcher.readThrough(f.file(), offset, own);
@@ -261,15 +320,13 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 throw new FsException(FsException.Kind.IO, "weightfs is unmounting");
             }
             fetched.join();
-            dst.put(own.flip());
-            readThroughs.incrementAndGet();
-            return true;
+            return own.flip();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FsException(FsException.Kind.INTERRUPTED, "interrupted");
         } catch (ExecutionException | java.util.concurrent.CompletionException e) {
-            LOG.debug("read-through of {} at {} failed ({}); waiting for its blocks instead", f.mountPath(), offset, e.getCause());
-            return false;
+            LOG.debug("direct read of {} at {} failed ({}); waiting for its blocks instead", f.mountPath(), offset, e.getCause());
+            return null;
         }
     }
 

@@ -173,9 +173,10 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("demo FAILED: the bytes read through the mount differ from the served ones");
                 return -1;
             }
-            out.printf("4. read the last %s of %s in %.0f ms, while the background fill had %s of %s (its 8 MiB block fetched ahead of the fill's order)%n",
+            out.printf("4. read the last %s of %s in %.0f ms, while the background fill had %s of %s (%s)%n",
                     Sizes.format(want), lastShard.getFileName(), readNanos / 1e6, Sizes.format(st.get("bytesPresent").getAsLong()),
-                    Sizes.format(st.get("bytes").getAsLong()));
+                    Sizes.format(st.get("bytes").getAsLong()), st.get("readThroughs").getAsLong() > 0
+                            ? "read straight from the source, ahead of the fill" : "its block fetched ahead of the fill's order");
             long w0 = System.nanoTime();
             String waited = Files.readString(mnt.resolve(".weightfs/wait")).strip();
             out.printf("5. cat %s/.weightfs/wait returned after %.1f s: %s%n", mnt, (System.nanoTime() - w0) / 1e9, waited);
