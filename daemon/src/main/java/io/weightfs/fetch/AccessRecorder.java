@@ -25,6 +25,8 @@ public final class AccessRecorder {
     static final int MAX_READS = 1_000_000;
 
     private final ProfileStore store;
+    /** Where other nodes look for profiles (the shared tier), if any. */
+    private final Optional<ProfileStore> shared;
     private final Map<String, Recording> recordings = new ConcurrentHashMap<>();
 
     private static final class Recording {
@@ -44,7 +46,12 @@ public final class AccessRecorder {
     }
 
     public AccessRecorder(ProfileStore store) {
+        this(store, Optional.empty());
+    }
+
+    public AccessRecorder(ProfileStore store, Optional<ProfileStore> shared) {
         this.store = store;
+        this.shared = shared;
     }
 
     /** Notes that a program read the block starting at {@code blockOffset} of {@code file}. */
@@ -72,7 +79,11 @@ public final class AccessRecorder {
                 merged = new ArrayList<>(all);
             }
             try {
-                store.save(new AccessProfile(r.repoId, r.commit, merged));
+                AccessProfile p = new AccessProfile(r.repoId, r.commit, merged);
+                store.save(p);
+                if (shared.isPresent()) {
+                    shared.get().save(p);
+                }
                 LOG.info("saved the access profile of {}@{}: {} blocks in the order programs read them", r.repoId, r.commit, merged.size());
             } catch (IOException e) {
                 LOG.warn("cannot save the access profile of {}@{}: {}", r.repoId, r.commit, e.toString());

@@ -53,6 +53,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
     /** Threads doing read-through requests: virtual, one per request, no pool to size. */
     private final java.util.concurrent.ExecutorService readThroughThreads = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final io.weightfs.fetch.AccessRecorder recorder;
+    private final io.weightfs.source.TieredSource tiered;
 
     /**
      * Readahead windows stop growing here: 64 MiB is eight default blocks, several seconds of a
@@ -71,15 +72,18 @@ public final class WeightFs implements FsOps, AutoCloseable {
 
     public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, BlockStore store,
             BlockFetcher fetcher, Prefetcher prefetcher, Clock clock) {
-        this(entries, mtimes, store, fetcher, prefetcher, null, clock);
+        this(entries, mtimes, store, fetcher, prefetcher, null, null, clock);
     }
 
     /**
      * @param recorder where programs' first reads are recorded (null: not recorded)
+     * @param tiered the tiered source, for bytes per source in status (null: the Hub only)
      */
     public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, BlockStore store,
-            BlockFetcher fetcher, Prefetcher prefetcher, io.weightfs.fetch.AccessRecorder recorder, Clock clock) {
+            BlockFetcher fetcher, Prefetcher prefetcher, io.weightfs.fetch.AccessRecorder recorder,
+            io.weightfs.source.TieredSource tiered, Clock clock) {
         this.recorder = recorder;
+        this.tiered = tiered;
         this.clock = clock;
         this.startMillis = clock.millis();
         this.tree = FsTree.build(entries, mtimes, startMillis);
@@ -479,12 +483,22 @@ public final class WeightFs implements FsOps, AutoCloseable {
         o.addProperty("elapsedMillis", elapsed);
         o.addProperty("averageRate", fetcher.bytesFetched() * 1000 / elapsed);
         JsonObject sources = new JsonObject();
-        sources.addProperty("hub", fetcher.bytesFetched());
+        if (tiered == null) {
+            sources.addProperty("hub", fetcher.bytesFetched(BlockFetcher.Priority.FOREGROUND)
+                    + fetcher.bytesFetched(BlockFetcher.Priority.READAHEAD) + fetcher.bytesFetched(BlockFetcher.Priority.PREFETCH));
+        } else {
+            sources.addProperty("shared", tiered.bytesFrom("shared"));
+            sources.addProperty("hub", tiered.bytesFrom("hub"));
+        }
         o.add("bytesBySource", sources);
         JsonObject errors = new JsonObject();
         errors.addProperty("fetchFailures", fetcher.failures());
         errors.addProperty("hashMismatches", store.hashMismatches());
         errors.addProperty("crcMismatches", store.crcMismatches());
+        if (tiered != null) {
+            errors.addProperty("sharedBadBlocks", tiered.badSharedBlocks());
+            errors.addProperty("sharedFallbacks", tiered.fallbacks());
+        }
         o.add("errors", errors);
         o.addProperty("foregroundWaits", foregroundWaits.get());
         o.addProperty("readThroughs", readThroughs.get());

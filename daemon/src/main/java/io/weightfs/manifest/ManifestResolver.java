@@ -27,10 +27,17 @@ public final class ManifestResolver {
 
     private final HubClient hub;
     private final ManifestStore store;
+    /** The shared tier's manifests: a second place to find a pinned commit without the Hub. */
+    private final Optional<ManifestStore> shared;
 
     public ManifestResolver(HubClient hub, ManifestStore store) {
+        this(hub, store, Optional.empty());
+    }
+
+    public ManifestResolver(HubClient hub, ManifestStore store, Optional<ManifestStore> shared) {
         this.hub = hub;
         this.store = store;
+        this.shared = shared;
     }
 
     /**
@@ -69,6 +76,12 @@ public final class ManifestResolver {
     public Manifest resolve(String repoId, String revision, Optional<Token> token) throws IOException {
         String commit = commitOf(repoId, revision, token);
         Optional<Manifest> stored = store.load(repoId, commit);
+        if (stored.isEmpty() && shared.isPresent()) {
+            stored = shared.get().load(repoId, commit);
+            if (stored.isPresent()) {
+                store.save(stored.get());
+            }
+        }
         if (stored.isPresent()) {
             Manifest m = stored.get();
             if (!m.revision().equals(revision)) {
@@ -81,6 +94,13 @@ public final class ManifestResolver {
         List<TreeFile> tree = hub.listFiles(repoId, commit, token);
         Manifest m = new Manifest(repoId, revision, commit, toFiles(tree));
         store.save(m);
+        if (shared.isPresent()) {
+            try {
+                shared.get().save(m);
+            } catch (IOException e) {
+                LOG.warn("cannot publish the manifest of {}@{} to the shared tier: {}", repoId, commit, e.toString());
+            }
+        }
         LOG.info("pinned {}@{} to commit {}: {} files, {} bytes", repoId, revision, commit, m.files().size(), m.totalBytes());
         return m;
     }
@@ -103,6 +123,9 @@ public final class ManifestResolver {
 
     private String cachedRef(String repoId, String revision, IOException cause) throws IOException {
         Optional<String> ref = store.loadRef(repoId, revision);
+        if (ref.isEmpty() && shared.isPresent()) {
+            ref = shared.get().loadRef(repoId, revision);
+        }
         if (ref.isEmpty()) {
             throw cause;
         }

@@ -17,7 +17,12 @@ import io.weightfs.hub.HubClient;
 import io.weightfs.manifest.ManifestResolver;
 import io.weightfs.manifest.ManifestStore;
 import io.weightfs.manifest.ResolvedEntry;
+import io.weightfs.fetch.Publisher;
 import io.weightfs.source.HubSource;
+import io.weightfs.source.SharedSource;
+import io.weightfs.source.SharedTier;
+import io.weightfs.source.Source;
+import io.weightfs.source.TieredSource;
 import io.weightfs.source.RepoFile;
 import io.weightfs.store.BlockStore;
 import io.weightfs.store.StoreOptions;
@@ -27,6 +32,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,9 +53,11 @@ public final class MountDaemon implements AutoCloseable {
      * @param prefetch whether to fill in the background (off: only reads fetch)
      * @param profiles whether to record the order programs read blocks in, and to prefetch in a
      *     recorded order on the next start
+     * @param shared the region's shared cache tier, if any: read from first when faster, published
+     *     to once blobs are verified, and a second place for manifests and profiles
      */
     public record Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
-            boolean prefetch, boolean profiles) {}
+            boolean prefetch, boolean profiles, Optional<SharedTier> shared) {}
 
     private final BlockStore store;
     private final BlockFetcher fetcher;
@@ -59,6 +67,7 @@ public final class MountDaemon implements AutoCloseable {
     private final List<ResolvedEntry> entries;
     private final Thread watcher;
     private final AccessRecorder recorder;
+    private final Publisher publisher;
     /** Saves access profiles now and then, so a daemon that is killed still leaves most of its profile. */
     private final java.util.concurrent.ScheduledExecutorService profileSaver =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-profile-save").factory());
@@ -69,8 +78,9 @@ public final class MountDaemon implements AutoCloseable {
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
     private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
-            List<ResolvedEntry> entries, AccessRecorder recorder) {
+            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher) {
         this.recorder = recorder;
+        this.publisher = publisher;
         this.store = store;
         this.fetcher = fetcher;
         this.prefetcher = prefetcher;
@@ -105,7 +115,8 @@ public final class MountDaemon implements AutoCloseable {
     /** Resolves, mounts and starts the fill. Throws, having cleaned up, if any step fails. */
     public static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options) throws IOException {
         ManifestStore manifests = new ManifestStore(options.storeDir().resolve("manifests"));
-        ManifestResolver resolver = new ManifestResolver(hub, manifests);
+        ManifestResolver resolver = new ManifestResolver(hub, manifests,
+                options.shared().map(t -> new ManifestStore(t.manifestsDir())));
         List<ResolvedEntry> entries = new ArrayList<>();
         for (RepoEntry e : config.entries()) {
             try {
@@ -120,28 +131,39 @@ public final class MountDaemon implements AutoCloseable {
         BlockFetcher fetcher = null;
         Prefetcher prefetcher = null;
         AccessRecorder recorder = null;
+        TieredSource tiered = null;
+        Publisher publisher = null;
         WeightFs fs = null;
         try {
-            fetcher = new BlockFetcher(new HubSource(hub), options.fetcher(), Clock.systemUTC());
+            Source source = new HubSource(hub);
+            if (options.shared().isPresent()) {
+                tiered = new TieredSource(new SharedSource(options.shared().get()), source, Clock.systemUTC());
+                source = tiered;
+                publisher = new Publisher(store, options.shared().get());
+            }
+            fetcher = new BlockFetcher(source, options.fetcher(), Clock.systemUTC());
             List<RepoFile> order = PrefetchOrder.order(entries);
             ProfileStore profileStore = new ProfileStore(options.storeDir().resolve("profiles"));
+            Optional<ProfileStore> sharedProfiles = options.shared().map(t -> new ProfileStore(t.profilesDir()));
             List<AccessProfile> profiles = new ArrayList<>();
             if (options.profiles()) {
                 for (ResolvedEntry r : entries) {
-                    profileStore.load(r.manifest().repoId(), r.manifest().commit()).ifPresent(p -> {
+                    String repo = r.manifest().repoId();
+                    String commit = r.manifest().commit();
+                    profileStore.load(repo, commit).or(() -> sharedProfiles.flatMap(sp -> sp.load(repo, commit))).ifPresent(p -> {
                         LOG.info("prefetching {}@{} in the order recorded on an earlier start ({} blocks first)",
                                 p.repoId(), p.commit(), p.reads().size());
                         profiles.add(p);
                     });
                 }
             }
-            recorder = options.profiles() ? new AccessRecorder(profileStore) : null;
+            recorder = options.profiles() ? new AccessRecorder(profileStore, sharedProfiles) : null;
             // Twice the connections: every worker has its next block ready, and the queue stays short.
             prefetcher = new Prefetcher(store, fetcher, order, profiles, 2 * options.fetcher().connections(), Prefetcher.DEFAULT_RETRY_BASE);
             long now = Clock.systemUTC().millis();
             fs = new WeightFs(entries,
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
-                    store, fetcher, prefetcher, recorder, Clock.systemUTC());
+                    store, fetcher, prefetcher, recorder, tiered, Clock.systemUTC());
             MountedFs mounted = FuseMounter.mount(fs, options.mountpoint(), options.mount());
             if (options.prefetch()) {
                 prefetcher.start();
@@ -149,8 +171,11 @@ public final class MountDaemon implements AutoCloseable {
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
             LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
-            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder);
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher);
         } catch (IOException | RuntimeException e) {
+            if (publisher != null) {
+                publisher.close();
+            }
             closeQuietly(fs, prefetcher, fetcher, store);
             throw e;
         }
@@ -197,6 +222,9 @@ public final class MountDaemon implements AutoCloseable {
         fs.close();
         fetcher.close();
         mounted.close();
+        if (publisher != null) {
+            publisher.close();
+        }
         closeQuietly(null, prefetcher, null, store);
     }
 

@@ -29,6 +29,14 @@ final class CommonOptions {
             description = "Where runtime_secret_name/auth_secret_name files live. Default: $WEIGHTFS_SECRETS_DIR, else /secrets.")
     Path secretsDir;
 
+    @Option(names = "--shared", paramLabel = "DIR",
+            description = "The region's shared cache tier (a directory on NFS, CephFS, JuiceFS, Lustre...); needs --namespace.")
+    Path shared;
+
+    @Option(names = "--namespace", paramLabel = "ORG",
+            description = "Your organisation's namespace in the shared tier; nothing is read across namespaces.")
+    String namespace;
+
     @Option(names = "--connections", paramLabel = "N", defaultValue = "8",
             description = "Parallel ranged requests (default: ${DEFAULT-VALUE}).")
     int connections;
@@ -63,6 +71,18 @@ final class CommonOptions {
             env.put("HF_ENDPOINT", endpoint);
         }
         return new HubClient(HubClient.Options.fromEnvironment(env).withMaxConnections(maxConnections));
+    }
+
+    /** The shared tier from --shared/--namespace, if given. */
+    java.util.Optional<io.weightfs.source.SharedTier> sharedTier() {
+        if (shared == null && namespace == null) {
+            return java.util.Optional.empty();
+        }
+        if (shared == null || namespace == null) {
+            throw new IllegalArgumentException("--shared and --namespace go together: give both, or neither");
+        }
+        return java.util.Optional.of(new io.weightfs.source.SharedTier(shared, namespace,
+                io.weightfs.source.SharedTier.defaultNodeId(), java.time.Clock.systemUTC()));
     }
 
     TokenResolver tokens() {

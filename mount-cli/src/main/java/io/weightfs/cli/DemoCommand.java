@@ -135,7 +135,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
             daemon = MountDaemon.start(cfg, hub, TokenResolver.fromEnvironment(), new MountDaemon.Options(mnt, dir.resolve("store"),
                     StoreOptions.DEFAULTS, BlockFetcher.Options.of(8, true), MountOptions.defaults().withBinding(FuseBinding.fromName(binding)),
-                    true, true));
+                    true, true, java.util.Optional.empty()));
         } catch (IOException e) {
             hub.close();
             out.println("3. (no FUSE mount here: " + e.getMessage() + "; showing the eager path only)");

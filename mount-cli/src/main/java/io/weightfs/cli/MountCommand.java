@@ -90,6 +90,13 @@ final class MountCommand implements Callable<Integer> {
             System.err.println("weightfs mount: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+        java.util.Optional<io.weightfs.source.SharedTier> shared;
+        try {
+            shared = common.sharedTier();
+        } catch (IllegalArgumentException e) {
+            System.err.println("weightfs mount: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        }
         if (background) {
             return detach(mnt);
         }
@@ -104,7 +111,7 @@ final class MountCommand implements Callable<Integer> {
         MountDaemon daemon;
         try {
             daemon = MountDaemon.start(config, hub, common.tokens(),
-                    new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile));
+                    new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile, shared));
         } catch (ManifestResolver.NothingMatchesException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             hub.close();

@@ -1,0 +1,137 @@
+package io.weightfs.source;
+
+import io.weightfs.hub.RangeSink;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The shared tier and the Hub as one source: each read goes to the tier expected to deliver it
+ * soonest, and falls back to the Hub when the shared tier does not have the blob, fails, or holds a
+ * bad block (which it quarantines).
+ *
+ * <p><b>Choice.</b> For each tier a rolling estimate of latency and throughput (exponentially
+ * weighted over recent reads) predicts {@code latency + length / throughput}; the smaller wins. A
+ * tier whose estimate is older than {@link #STALE_MILLIS} gets the next read regardless, so a tier
+ * that was slow once is measured again instead of being written off; no fixed threshold, no coin.
+ *
+ * <p>Thread-safe: the estimates are synchronized, no lock is held during a read.
+ */
+public final class TieredSource implements Source {
+    private static final Logger LOG = LoggerFactory.getLogger(TieredSource.class);
+    /** An estimate not refreshed for this long is re-measured with the next read. */
+    static final long STALE_MILLIS = 30_000;
+
+    private final SharedSource shared;
+    private final Source hub;
+    private final Clock clock;
+    private final Estimate sharedEstimate = new Estimate();
+    private final Estimate hubEstimate = new Estimate();
+    private final AtomicLong sharedBytes = new AtomicLong();
+    private final AtomicLong hubBytes = new AtomicLong();
+    private final AtomicLong fallbacks = new AtomicLong();
+
+    public TieredSource(SharedSource shared, Source hub, Clock clock) {
+        this.shared = shared;
+        this.hub = hub;
+        this.clock = clock;
+    }
+
+    @Override
+    public String name() {
+        return "tiered";
+    }
+
+    public long bytesFrom(String tier) {
+        return tier.equals("shared") ? sharedBytes.get() : hubBytes.get();
+    }
+
+    public long fallbacks() {
+        return fallbacks.get();
+    }
+
+    public long badSharedBlocks() {
+        return shared.badBlocks();
+    }
+
+    @Override
+    public void read(RepoFile file, long offset, long length, RangeSink sink) throws IOException {
+        long now = clock.millis();
+        if (shared.has(file) && preferShared(length, now)) {
+            long[] delivered = {0};
+            long t0 = System.nanoTime();
+            try {
+                shared.read(file, offset, length, (pos, bytes) -> {
+                    int n = bytes.remaining();
+                    sink.write(pos, bytes);
+                    delivered[0] += n;
+                });
+                sharedEstimate.record(length, System.nanoTime() - t0, now);
+                sharedBytes.addAndGet(length);
+                return;
+            } catch (IOException e) {
+                fallbacks.incrementAndGet();
+                LOG.warn("shared tier failed for {} ({}); reading it from the Hub", file.describe(), e.getMessage());
+                // Whatever the shared tier already delivered was verified; continue after it.
+                offset += delivered[0];
+                length -= delivered[0];
+                sharedBytes.addAndGet(delivered[0]);
+                if (length == 0) {
+                    return;
+                }
+            }
+        }
+        long t0 = System.nanoTime();
+        hub.read(file, offset, length, sink);
+        hubEstimate.record(length, System.nanoTime() - t0, now);
+        hubBytes.addAndGet(length);
+    }
+
+    private boolean preferShared(long length, long now) {
+        double s = sharedEstimate.predictMillis(length, now);
+        double h = hubEstimate.predictMillis(length, now);
+        // Unknown or stale estimates are NaN: measure that tier (the shared tier first).
+        if (Double.isNaN(s)) {
+            return true;
+        }
+        if (Double.isNaN(h)) {
+            return false;
+        }
+        return s <= h;
+    }
+
+    /** A rolling latency and throughput estimate of one tier. */
+    static final class Estimate {
+        /** Weight of the newest read: about the last ten reads matter. */
+        private static final double ALPHA = 0.2;
+        /** Reads smaller than this say more about latency than throughput. */
+        private static final long THROUGHPUT_MIN_BYTES = 256 * 1024;
+
+        private double latencyMillis = Double.NaN;
+        private double bytesPerMilli = Double.NaN;
+        private long updatedAt = Long.MIN_VALUE;
+
+        synchronized void record(long bytes, long nanos, long now) {
+            double millis = Math.max(0.001, nanos / 1e6);
+            if (bytes < THROUGHPUT_MIN_BYTES) {
+                latencyMillis = Double.isNaN(latencyMillis) ? millis : (1 - ALPHA) * latencyMillis + ALPHA * millis;
+            }
+            if (bytes >= THROUGHPUT_MIN_BYTES) {
+                double rate = bytes / millis;
+                bytesPerMilli = Double.isNaN(bytesPerMilli) ? rate : (1 - ALPHA) * bytesPerMilli + ALPHA * rate;
+            }
+            updatedAt = now;
+        }
+
+        synchronized double predictMillis(long bytes, long now) {
+            if (updatedAt == Long.MIN_VALUE || now - updatedAt > STALE_MILLIS) {
+                return Double.NaN;
+            }
+            double rate = Double.isNaN(bytesPerMilli) ? Double.NaN : bytesPerMilli;
+            double lat = Double.isNaN(latencyMillis) ? 0 : latencyMillis;
+            return Double.isNaN(rate) ? lat : lat + bytes / rate;
+        }
+    }
+}
