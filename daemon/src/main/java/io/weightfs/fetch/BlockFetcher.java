@@ -99,6 +99,12 @@ public final class BlockFetcher implements AutoCloseable {
     private final AtomicLong[] bytesByClass = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
     private final AtomicLong blocksFetched = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong fetchedByOthers = new AtomicLong();
+    private final AtomicLong othersTookOver = new AtomicLong();
+    /** How often a worker looks whether another process's download of its block has landed. */
+    private static final long CLAIM_POLL_MILLIS = 20;
+    /** Claims are refreshed about once a second while bytes arrive (stale after 30 s). */
+    private static final long CLAIM_REFRESH_NANOS = 1_000_000_000L;
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean closed;
 
@@ -150,7 +156,7 @@ public final class BlockFetcher implements AutoCloseable {
      * written (servable) or failed.
      */
     public CompletableFuture<Void> demand(RepoFile file, Blob blob, int block, Priority priority) {
-        if (blob.isPresent(block)) {
+        if (blob.isPresentAnywhere(block)) {
             return CompletableFuture.completedFuture(null);
         }
         if (closed) {
@@ -245,12 +251,13 @@ public final class BlockFetcher implements AutoCloseable {
             }
             BlockId id = new BlockId(w.blob.hash(), w.block);
             try {
-                if (!w.blob.isPresent(w.block)) {
+                if (!w.blob.isPresentAnywhere(w.block) && claimOrWait(w)) {
                     fetch(w);
                 }
                 inFlight.remove(id, w);
                 w.done.complete(null);
             } catch (IOException | RuntimeException e) {
+                w.blob.releaseClaim(w.block);
                 inFlight.remove(id, w);
                 if (!closed) {
                     failures.incrementAndGet();
@@ -261,11 +268,51 @@ public final class BlockFetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Claims the block across the node's processes. If another process is fetching it, waits for
+     * it to land in the index (returns false: nothing to fetch) or for its claim to go stale (then
+     * claims it and returns true). One download per block per node, not per daemon.
+     */
+    private boolean claimOrWait(InFlight w) throws IOException {
+        boolean waited = false;
+        while (!closed) {
+            if (w.blob.claimFetch(w.block)) {
+                if (waited) {
+                    othersTookOver.incrementAndGet();
+                }
+                return true;
+            }
+            waited = true;
+            if (w.blob.isPresentAnywhere(w.block)) {
+                fetchedByOthers.incrementAndGet();
+                return false;
+            }
+            try {
+                Thread.sleep(CLAIM_POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted waiting for another process's download");
+            }
+        }
+        throw new IOException("weightfs is shutting down");
+    }
+
+    /** Blocks another process on the node fetched while this one waited for them. */
+    public long blocksFetchedByOthers() {
+        return fetchedByOthers.get();
+    }
+
     private void fetch(InFlight w) throws IOException {
         Blob.BlockWriter writer = w.blob.openBlock(w.block);
         long offset = w.blob.blockOffset(w.block);
         int length = w.blob.blockLength(w.block);
+        long[] lastRefresh = {System.nanoTime()};
         RangeSink sink = (pos, bytes) -> {
+            long now = System.nanoTime();
+            if (now - lastRefresh[0] > CLAIM_REFRESH_NANOS) {
+                w.blob.refreshClaim(w.block);
+                lastRefresh[0] = now;
+            }
             if (w.priority == Priority.PREFETCH) {
                 // Background work yields to waiting reads; a promoted block does not.
                 gate.pauseWhileWaiting(() -> w.priority != Priority.PREFETCH || closed);

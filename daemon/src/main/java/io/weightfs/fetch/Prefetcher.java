@@ -126,7 +126,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
                     continue;
                 }
                 int block = s.blob.blockOf(r.offset());
-                if (!s.blob.isPresent(block) && planned.add(s.file.file().hash() + "#" + block)) {
+                if (!s.blob.isPresentAnywhere(block) && planned.add(s.file.file().hash() + "#" + block)) {
                     plan.add(new BlockReq(s, block));
                     perBlob.merge(s, 1, Integer::sum);
                 }
@@ -144,7 +144,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
                 continue;
             }
             for (int i = 0; i < s.blob.blockCount(); i++) {
-                if (!s.blob.isPresent(i) && planned.add(s.file.file().hash() + "#" + i)) {
+                if (!s.blob.isPresentAnywhere(i) && planned.add(s.file.file().hash() + "#" + i)) {
                     plan.add(new BlockReq(s, i));
                     perBlob.merge(s, 1, Integer::sum);
                 }
@@ -214,7 +214,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         }
         List<Integer> missing = new ArrayList<>();
         for (int i = 0; i < b.blockCount(); i++) {
-            if (!b.isPresent(i)) {
+            if (!b.isPresentAnywhere(i)) {
                 missing.add(i);
             }
         }

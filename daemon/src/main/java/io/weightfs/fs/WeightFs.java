@@ -502,6 +502,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
         o.add("errors", errors);
         o.addProperty("foregroundWaits", foregroundWaits.get());
         o.addProperty("readThroughs", readThroughs.get());
+        o.addProperty("blocksFetchedByOtherProcesses", fetcher.blocksFetchedByOthers());
         JsonObject byClass = new JsonObject();
         for (BlockFetcher.Priority p : BlockFetcher.Priority.values()) {
             byClass.addProperty(p.name().toLowerCase(java.util.Locale.ROOT), fetcher.bytesFetched(p));

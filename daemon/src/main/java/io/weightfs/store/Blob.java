@@ -109,6 +109,53 @@ public final class Blob {
         return sum;
     }
 
+    /**
+     * Whether a block is present, here or because another process on the node recorded it in the
+     * index since this blob was opened (then it is adopted, and CRC-checked on first use).
+     */
+    public boolean isPresentAnywhere(int block) {
+        if (isPresent(block)) {
+            return true;
+        }
+        java.util.OptionalInt crc = store.indexedBlock(hash, block);
+        if (crc.isEmpty()) {
+            return false;
+        }
+        boolean complete;
+        synchronized (this) {
+            if (!present.get(block)) {
+                present.set(block);
+                crcs[block] = crc.getAsInt();
+            }
+            complete = present.cardinality() == blockCount && !verified && !verifying;
+            if (complete) {
+                verifying = true;
+            }
+        }
+        if (complete) {
+            store.verifyLater(this);
+        }
+        return true;
+    }
+
+    /**
+     * Claims the download of a block across every process on the node (through the index).
+     * False: another process is fetching it; wait for it to appear ({@link #isPresentAnywhere}).
+     */
+    public boolean claimFetch(int block) throws IOException {
+        return store.claim(hash, block);
+    }
+
+    /** Keeps this process's claim on a block alive while its download progresses. */
+    public void refreshClaim(int block) {
+        store.refreshClaim(hash, block);
+    }
+
+    /** Gives up this process's claim on a block (its download failed). */
+    public void releaseClaim(int block) {
+        store.releaseClaim(hash, block);
+    }
+
     /** Changes whenever the blob's blocks are discarded; see the class comment. */
     public long generation() {
         return generation;
@@ -121,6 +168,9 @@ public final class Blob {
      */
     public boolean ensureReadable(int block) throws IOException {
         int expected;
+        if (!isPresentAnywhere(block)) {
+            return false;
+        }
         synchronized (this) {
             if (!present.get(block)) {
                 return false;

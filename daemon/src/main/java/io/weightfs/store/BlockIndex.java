@@ -20,6 +20,22 @@ interface BlockIndex extends AutoCloseable {
     /** Removes every block and the verified mark of a blob. */
     void removeBlob(ContentHash blob, int blockCount);
 
+    /** The CRC32C of a block if the index records it present (written by any process). */
+    java.util.OptionalInt presentBlock(ContentHash blob, int block);
+
+    /**
+     * Claims the fetching of a block for {@code owner}, so other processes on the node wait for it
+     * instead of downloading it too. Succeeds if nobody holds a claim, or the holder's claim was not
+     * refreshed for {@code staleAfterMillis} (it died, or hangs).
+     */
+    boolean claim(ContentHash blob, int block, long owner, long now, long staleAfterMillis);
+
+    /** Keeps a claim alive while its download makes progress. */
+    void refreshClaim(ContentHash blob, int block, long owner, long now);
+
+    /** Drops a claim this owner holds (the block is durable, or its download failed). */
+    void releaseClaim(ContentHash blob, int block, long owner);
+
     boolean isVerified(ContentHash blob);
 
     void markVerified(ContentHash blob);

@@ -50,6 +50,13 @@ public final class BlockStore implements AutoCloseable {
     private final AtomicLong hashMismatches = new AtomicLong();
     private final AtomicLong crcMismatches = new AtomicLong();
     private volatile boolean closed;
+    /** This process's id in fetch claims: random, because pids repeat across containers. */
+    private final long owner = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+    /**
+     * A claim not refreshed for this long belongs to a process that died or hangs; another takes
+     * over. Downloads refresh their claim about every second while bytes arrive.
+     */
+    static final long CLAIM_STALE_MILLIS = 30_000;
 
     /** Told when a blob's whole-content check has finished. */
     public interface BlobListener {
@@ -194,6 +201,31 @@ public final class BlockStore implements AutoCloseable {
     }
 
     // --- called by Blob ------------------------------------------------------------------------
+
+    /** The CRC of a block another process recorded, if any; empty while the index is not open. */
+    java.util.OptionalInt indexedBlock(ContentHash hash, int block) {
+        CompletableFuture<BlockIndex> f = index;
+        BlockIndex idx = f.getNow(null);
+        return idx == null ? java.util.OptionalInt.empty() : idx.presentBlock(hash, block);
+    }
+
+    boolean claim(ContentHash hash, int block) throws IOException {
+        return index().claim(hash, block, owner, System.currentTimeMillis(), CLAIM_STALE_MILLIS);
+    }
+
+    void refreshClaim(ContentHash hash, int block) {
+        BlockIndex idx = index.getNow(null);
+        if (idx != null) {
+            idx.refreshClaim(hash, block, owner, System.currentTimeMillis());
+        }
+    }
+
+    void releaseClaim(ContentHash hash, int block) {
+        BlockIndex idx = index.getNow(null);
+        if (idx != null) {
+            idx.releaseClaim(hash, block, owner);
+        }
+    }
 
     void blockWritten(Blob blob, int block, int crc) {
         toSync.add(new Written(blob, block, crc, blob.generation()));
@@ -340,6 +372,10 @@ public final class BlockStore implements AutoCloseable {
                 blob.channel().force(false);
                 if (gen == blob.generation()) {
                     idx.putBlocks(blob.hash(), e.getValue());
+                }
+                // Durable now: processes waiting on our claims find the blocks in the index.
+                for (int block : e.getValue().keySet()) {
+                    idx.releaseClaim(blob.hash(), block, owner);
                 }
             } catch (IOException ex) {
                 LOG.error("cannot sync blob {}: {}; its new blocks stay unrecorded and will be fetched again after a restart",

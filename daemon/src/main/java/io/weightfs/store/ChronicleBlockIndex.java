@@ -39,12 +39,21 @@ final class ChronicleBlockIndex implements BlockIndex {
     private static final int VERIFIED = 2;
     private static final int BLOB_RECORD = -1;
 
+    private static final int CLAIM_BYTES = 16;
+
     private final ChronicleMap<byte[], byte[]> map;
+    /**
+     * In-flight fetches of every process on the node: (owner, last refresh). Kept apart from the
+     * block map, which holds only durable facts; a claim is only ever a hint that expires.
+     */
+    private final ChronicleMap<byte[], byte[]> claims;
     private final FileChannel usersChannel;
     private final FileLock usersLock;
 
-    private ChronicleBlockIndex(ChronicleMap<byte[], byte[]> map, FileChannel usersChannel, FileLock usersLock) {
+    private ChronicleBlockIndex(ChronicleMap<byte[], byte[]> map, ChronicleMap<byte[], byte[]> claims, FileChannel usersChannel,
+            FileLock usersLock) {
         this.map = map;
+        this.claims = claims;
         this.usersChannel = usersChannel;
         this.usersLock = usersLock;
     }
@@ -58,6 +67,13 @@ final class ChronicleBlockIndex implements BlockIndex {
                 .entries(entries)
                 .constantKeySizeBySample(new byte[KEY_BYTES])
                 .constantValueSizeBySample(new byte[VALUE_BYTES]);
+        // Claims are few at a time (blocks in flight on the node): a small map.
+        ChronicleMapBuilder<byte[], byte[]> claimsBuilder = ChronicleMapBuilder.of(byte[].class, byte[].class)
+                .name("weightfs-fetch-claims")
+                .entries(100_000)
+                .constantKeySizeBySample(new byte[KEY_BYTES])
+                .constantValueSizeBySample(new byte[CLAIM_BYTES]);
+        Path claimsFile = dir.resolve("claims.cmap");
         try (FileChannel openChannel = FileChannel.open(dir.resolve("open.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 FileLock ignored = openChannel.lock()) {
             FileChannel users = FileChannel.open(dir.resolve("users.lock"), StandardOpenOption.CREATE, StandardOpenOption.READ,
@@ -66,6 +82,7 @@ final class ChronicleBlockIndex implements BlockIndex {
                 FileLock exclusive = users.tryLock();
                 boolean alone = exclusive != null;
                 ChronicleMap<byte[], byte[]> map;
+                ChronicleMap<byte[], byte[]> claims;
                 if (alone && Files.exists(file)) {
                     // Nobody else has it open: repair whatever a killed process left behind.
                     map = builder.recoverPersistedTo(file.toFile(), true,
@@ -73,11 +90,16 @@ final class ChronicleBlockIndex implements BlockIndex {
                 } else {
                     map = builder.createPersistedTo(file.toFile());
                 }
+                if (alone) {
+                    // No other process: every claim in there is a dead one's. Start afresh.
+                    Files.deleteIfExists(claimsFile);
+                }
+                claims = claimsBuilder.createPersistedTo(claimsFile.toFile());
                 if (exclusive != null) {
                     exclusive.release();
                 }
                 FileLock shared = users.lock(0, Long.MAX_VALUE, true);
-                return new ChronicleBlockIndex(map, users, shared);
+                return new ChronicleBlockIndex(map, claims, users, shared);
             } catch (IOException | RuntimeException e) {
                 users.close();
                 throw e;
@@ -134,6 +156,57 @@ final class ChronicleBlockIndex implements BlockIndex {
     }
 
     @Override
+    public java.util.OptionalInt presentBlock(ContentHash blob, int block) {
+        byte[] v = map.get(key(blob, block));
+        if (v == null) {
+            return java.util.OptionalInt.empty();
+        }
+        ByteBuffer bb = ByteBuffer.wrap(v);
+        int crc = bb.getInt();
+        return (bb.getInt() & PRESENT) != 0 ? java.util.OptionalInt.of(crc) : java.util.OptionalInt.empty();
+    }
+
+    private static byte[] claimValue(long owner, long now) {
+        return ByteBuffer.allocate(CLAIM_BYTES).putLong(owner).putLong(now).array();
+    }
+
+    @Override
+    public boolean claim(ContentHash blob, int block, long owner, long now, long staleAfterMillis) {
+        byte[] k = key(blob, block);
+        byte[] mine = claimValue(owner, now);
+        byte[] old = claims.putIfAbsent(k, mine);
+        if (old == null) {
+            return true;
+        }
+        ByteBuffer o = ByteBuffer.wrap(old);
+        long holder = o.getLong();
+        long refreshed = o.getLong();
+        if (holder == owner || now - refreshed > staleAfterMillis) {
+            // replace() compares values: only one process can take over a given stale claim.
+            return claims.replace(k, old, mine);
+        }
+        return false;
+    }
+
+    @Override
+    public void refreshClaim(ContentHash blob, int block, long owner, long now) {
+        byte[] k = key(blob, block);
+        byte[] old = claims.get(k);
+        if (old != null && ByteBuffer.wrap(old).getLong() == owner) {
+            claims.replace(k, old, claimValue(owner, now));
+        }
+    }
+
+    @Override
+    public void releaseClaim(ContentHash blob, int block, long owner) {
+        byte[] k = key(blob, block);
+        byte[] old = claims.get(k);
+        if (old != null && ByteBuffer.wrap(old).getLong() == owner) {
+            claims.remove(k, old);
+        }
+    }
+
+    @Override
     public boolean isVerified(ContentHash blob) {
         byte[] v = map.get(key(blob, BLOB_RECORD));
         return v != null && (ByteBuffer.wrap(v).getInt(4) & VERIFIED) != 0;
@@ -147,6 +220,7 @@ final class ChronicleBlockIndex implements BlockIndex {
     @Override
     public void close() {
         map.close();
+        claims.close();
         try {
             usersLock.release();
             usersChannel.close();

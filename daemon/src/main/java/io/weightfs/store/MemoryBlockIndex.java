@@ -45,6 +45,32 @@ final class MemoryBlockIndex implements BlockIndex {
         }
     }
 
+    private final Map<String, long[]> claims = new ConcurrentHashMap<>();
+
+    @Override
+    public java.util.OptionalInt presentBlock(ContentHash blob, int block) {
+        Integer crc = blocks.get(key(blob, block));
+        return crc == null ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(crc);
+    }
+
+    @Override
+    public boolean claim(ContentHash blob, int block, long owner, long now, long staleAfterMillis) {
+        long[] mine = {owner, now};
+        long[] won = claims.compute(key(blob, block), (k, old) ->
+                old == null || old[0] == owner || now - old[1] > staleAfterMillis ? mine : old);
+        return won == mine;
+    }
+
+    @Override
+    public void refreshClaim(ContentHash blob, int block, long owner, long now) {
+        claims.computeIfPresent(key(blob, block), (k, old) -> old[0] == owner ? new long[] {owner, now} : old);
+    }
+
+    @Override
+    public void releaseClaim(ContentHash blob, int block, long owner) {
+        claims.computeIfPresent(key(blob, block), (k, old) -> old[0] == owner ? null : old);
+    }
+
     @Override
     public boolean isVerified(ContentHash blob) {
         return verified.contains(blob);
