@@ -49,6 +49,12 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     private final Map<ContentHash, BlobState> blobs = new LinkedHashMap<>();
     private final Map<String, BlobState> byFile = new java.util.HashMap<>();
     private final List<AccessProfile> profiles;
+    /** The region's shared tier: blobs another node is filling are left to it (see {@link #deferred}). */
+    private final Optional<io.weightfs.source.SharedTier> shared;
+    /** Guarded by this. Blobs another node is filling into the shared tier right now. */
+    private final List<BlobState> deferred = new ArrayList<>();
+    /** How often deferred blobs are looked at again: they land in the shared tier, or their lease runs out. */
+    private static final long DEFERRED_CHECK_MILLIS = 500;
     private final ScheduledExecutorService scheduler =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-prefetch").factory());
     private final CompletableFuture<Void> allDone = new CompletableFuture<>();
@@ -91,6 +97,16 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
      */
     public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, List<AccessProfile> profiles,
             int maxOutstanding, java.time.Duration retryBase) {
+        this(store, fetcher, ordered, profiles, maxOutstanding, retryBase, Optional.empty());
+    }
+
+    /**
+     * @param shared the shared tier: a blob that is not there yet is filled here only if this node
+     *     gets its lease; otherwise it waits for the node that has it to publish
+     */
+    public Prefetcher(BlockStore store, BlockFetcher fetcher, List<RepoFile> ordered, List<AccessProfile> profiles,
+            int maxOutstanding, java.time.Duration retryBase, Optional<io.weightfs.source.SharedTier> shared) {
+        this.shared = shared;
         this.retryBaseMillis = retryBase.toMillis();
         this.profiles = List.copyOf(profiles);
         this.store = store;
@@ -143,6 +159,12 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
                 finish(s, null);
                 continue;
             }
+            if (!mayFill(s)) {
+                synchronized (this) {
+                    deferred.add(s);
+                }
+                continue;
+            }
             for (int i = 0; i < s.blob.blockCount(); i++) {
                 if (!s.blob.isPresentAnywhere(i) && planned.add(s.file.file().hash() + "#" + i)) {
                     plan.add(new BlockReq(s, i));
@@ -158,6 +180,45 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
             backlog.addAll(plan);
         }
         pump();
+        if (shared.isPresent()) {
+            scheduler.scheduleWithFixedDelay(this::checkDeferred, DEFERRED_CHECK_MILLIS, DEFERRED_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Whether this node should fill a blob now: always without a shared tier, or when the tier has
+     * it (the reads then come from the tier), or when this node gets its lease. False when another
+     * node holds the lease: it is downloading the blob from the Hub and will publish it.
+     */
+    private boolean mayFill(BlobState s) {
+        if (shared.isEmpty()) {
+            return true;
+        }
+        ContentHash h = s.file.file().hash();
+        try {
+            return shared.get().has(h) || shared.get().tryHold(h);
+        } catch (IOException e) {
+            LOG.debug("cannot take the shared lease of {}: {}; filling it from the Hub", h, e.toString());
+            return true;
+        }
+    }
+
+    private void checkDeferred() {
+        List<BlobState> ready = new ArrayList<>();
+        synchronized (this) {
+            for (java.util.Iterator<BlobState> it = deferred.iterator(); it.hasNext(); ) {
+                BlobState s = it.next();
+                if (s.finished.get()) {
+                    it.remove();
+                } else if (mayFill(s)) {
+                    it.remove();
+                    ready.add(s);
+                }
+            }
+        }
+        for (BlobState s : ready) {
+            enqueue(s);
+        }
     }
 
     /** Opens a blob for the fill; a failure counts as a failed round. */
@@ -279,6 +340,9 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     private void finish(BlobState s, String failure) {
         if (!s.finished.compareAndSet(false, true)) {
             return;
+        }
+        if (failure != null) {
+            shared.ifPresent(t -> t.releaseHeld(s.file.file().hash()));
         }
         s.failure = failure;
         if (failure != null) {

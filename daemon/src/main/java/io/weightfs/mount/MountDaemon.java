@@ -68,6 +68,7 @@ public final class MountDaemon implements AutoCloseable {
     private final Thread watcher;
     private final AccessRecorder recorder;
     private final Publisher publisher;
+    private final Optional<SharedTier> shared;
     /** Saves access profiles now and then, so a daemon that is killed still leaves most of its profile. */
     private final java.util.concurrent.ScheduledExecutorService profileSaver =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-profile-save").factory());
@@ -78,7 +79,8 @@ public final class MountDaemon implements AutoCloseable {
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
     private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
-            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher) {
+            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher, Optional<SharedTier> shared) {
+        this.shared = shared;
         this.recorder = recorder;
         this.publisher = publisher;
         this.store = store;
@@ -159,7 +161,8 @@ public final class MountDaemon implements AutoCloseable {
             }
             recorder = options.profiles() ? new AccessRecorder(profileStore, sharedProfiles) : null;
             // Twice the connections: every worker has its next block ready, and the queue stays short.
-            prefetcher = new Prefetcher(store, fetcher, order, profiles, 2 * options.fetcher().connections(), Prefetcher.DEFAULT_RETRY_BASE);
+            prefetcher = new Prefetcher(store, fetcher, order, profiles, 2 * options.fetcher().connections(), Prefetcher.DEFAULT_RETRY_BASE,
+                    options.shared());
             long now = Clock.systemUTC().millis();
             fs = new WeightFs(entries,
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
@@ -171,11 +174,12 @@ public final class MountDaemon implements AutoCloseable {
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
             LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
-            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher);
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared());
         } catch (IOException | RuntimeException e) {
             if (publisher != null) {
                 publisher.close();
             }
+            options.shared().ifPresent(SharedTier::close);
             closeQuietly(fs, prefetcher, fetcher, store);
             throw e;
         }
@@ -225,6 +229,7 @@ public final class MountDaemon implements AutoCloseable {
         if (publisher != null) {
             publisher.close();
         }
+        shared.ifPresent(SharedTier::close);
         closeQuietly(null, prefetcher, null, store);
     }
 

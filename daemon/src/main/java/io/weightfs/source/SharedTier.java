@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -63,6 +64,10 @@ public final class SharedTier {
     private final Clock clock;
     private final Map<ContentHash, Long> lastTouched = new ConcurrentHashMap<>();
     private final Map<ContentHash, BlockList> lists = new ConcurrentHashMap<>();
+    /** Leases this node holds while it fills a blob from the Hub, to publish it afterwards. */
+    private final Map<ContentHash, Lease> held = new ConcurrentHashMap<>();
+    private final java.util.concurrent.ScheduledExecutorService renewer = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-lease-renew").factory());
 
     /** What a publish did. */
     public enum Published { PUBLISHED, ALREADY_THERE, LEASED_ELSEWHERE }
@@ -75,6 +80,59 @@ public final class SharedTier {
         this.namespace = namespace;
         this.nodeId = nodeId;
         this.clock = clock;
+        renewer.scheduleWithFixedDelay(this::renewHeld, LEASE_RENEW.toMillis(), LEASE_RENEW.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Takes the blob's lease for this node before it fills the blob from the Hub, so that nodes
+     * starting at the same time wait for this one's upload instead of downloading it too. Held
+     * (and renewed) until {@link #publish} or {@link #releaseHeld}.
+     *
+     * @return false if another node holds a live lease on it
+     */
+    public boolean tryHold(ContentHash h) throws IOException {
+        if (held.containsKey(h)) {
+            return true;
+        }
+        Optional<Lease> l = Lease.acquire(leasePath(h), nodeId, clock);
+        l.ifPresent(lease -> held.put(h, lease));
+        return l.isPresent();
+    }
+
+    /** Whether another node holds a live lease on the blob (an upload or a fill in progress). */
+    public boolean leasedElsewhere(ContentHash h) {
+        return !held.containsKey(h) && Files.exists(leasePath(h)) && Lease.expiry(leasePath(h)) > clock.millis();
+    }
+
+    /** Gives up a held lease (the fill failed, or the daemon stops). */
+    public void releaseHeld(ContentHash h) {
+        Lease l = held.remove(h);
+        if (l != null) {
+            try {
+                l.close();
+            } catch (IOException e) {
+                LOG.debug("cannot release lease {}: {}", leasePath(h), e.toString());
+            }
+        }
+    }
+
+    /** Releases every held lease and stops renewing (shutdown). */
+    public void close() {
+        renewer.shutdownNow();
+        for (ContentHash h : List.copyOf(held.keySet())) {
+            releaseHeld(h);
+        }
+    }
+
+    private void renewHeld() {
+        for (Lease l : held.values()) {
+            try {
+                l.renewIfDue();
+            } catch (IOException e) {
+                LOG.warn("cannot renew lease {}: {}", l, e.toString());
+            }
+        }
     }
 
     /** This host's name and process id: unique per daemon, readable in a lease file. */
@@ -193,7 +251,8 @@ public final class SharedTier {
             touchUsed(h);
             return Published.ALREADY_THERE;
         }
-        Optional<Lease> lease = Lease.acquire(leasePath(h), nodeId, clock);
+        Lease mine = held.remove(h);
+        Optional<Lease> lease = mine != null ? Optional.of(mine) : Lease.acquire(leasePath(h), nodeId, clock);
         if (lease.isEmpty()) {
             return Published.LEASED_ELSEWHERE;
         }
@@ -310,7 +369,12 @@ public final class SharedTier {
             }
         }
 
-        void renewIfDue() throws IOException {
+        @Override
+        public String toString() {
+            return file.toString();
+        }
+
+        synchronized void renewIfDue() throws IOException {
             if (clock.millis() - renewedAt < LEASE_RENEW.toMillis()) {
                 return;
             }

@@ -102,6 +102,23 @@ class SharedTierEndToEndTest {
     }
 
     @Test
+    void threeNodesStartingTogetherOnAColdTier_getEachBlobFromTheHubAboutOnce() throws Exception {
+        // Paced, so the three fills overlap for seconds.
+        try (ServeProcess serve = ServeProcess.start(repos(), "--fault", "throttle:10000000");
+                MountProcess a = node("a", serve.endpoint(), Map.of());
+                MountProcess b = node("b", serve.endpoint(), Map.of());
+                MountProcess c = node("c", serve.endpoint(), Map.of())) {
+            for (MountProcess m : List.of(a, b, c)) {
+                waitComplete(m);
+                assertEquals(-1, WEIGHTS.firstDifference(m.mountpoint().resolve("model/model.safetensors")));
+            }
+            long total = WEIGHTS.size() + 19;
+            long fromHub = serve.stats().get("bodyBytes").getAsLong();
+            assertTrue(fromHub <= total + total / 10, "the Hub sent " + fromHub + " bytes for a model of " + total);
+        }
+    }
+
+    @Test
     void aCorruptedSharedBlock_isCaught_theBlobQuarantined_andReadsStayCorrect() throws Exception {
         try (ServeProcess serve = ServeProcess.start(repos())) {
             try (MountProcess a = node("a", serve.endpoint(), Map.of())) {
