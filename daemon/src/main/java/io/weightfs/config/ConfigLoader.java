@@ -42,6 +42,8 @@ public final class ConfigLoader {
 
     static final String MODEL_CACHE = "model_cache";
     static final String WEIGHTS = "weights";
+    /** weightfs's own settings section (other top-level keys of a truss config are ignored). */
+    static final String WEIGHTFS = "weightfs";
 
     private static final List<String> MODEL_CACHE_KEYS = List.of(
             "repo_id", "revision", "use_volume", "volume_folder", "allow_patterns", "ignore_patterns",
@@ -274,6 +276,7 @@ public final class ConfigLoader {
                 }
             }
             checkFoldersDisjoint();
+            java.util.Optional<WeightsConfig.SharedCache> shared = weightfsSection(top.get(WEIGHTFS));
             if (!problems.isEmpty()) {
                 throw new ConfigException(file, problems);
             }
@@ -283,7 +286,39 @@ public final class ConfigLoader {
                 entries.add(new RepoEntry(d.where.index, d.where.section, d.repoId, d.revision, d.folder,
                         d.allow, d.ignore, d.secretName));
             }
-            return new WeightsConfig(file, entries);
+            return new WeightsConfig(file, entries, shared);
+        }
+
+        /** The optional {@code weightfs:} section: {@code shared_cache} and {@code namespace}, both or neither. */
+        private java.util.Optional<WeightsConfig.SharedCache> weightfsSection(Object value) {
+            if (value == null) {
+                return java.util.Optional.empty();
+            }
+            if (!(value instanceof Map<?, ?> map)) {
+                problems.add(file + ": " + WEIGHTFS + " must be a map (shared_cache:, namespace:), got " + typeName(value));
+                return java.util.Optional.empty();
+            }
+            for (Object k : map.keySet()) {
+                if (!"shared_cache".equals(k) && !"namespace".equals(k)) {
+                    problems.add(file + ": " + WEIGHTFS + ": unknown key " + quoted(String.valueOf(k))
+                            + "; allowed keys are: shared_cache, namespace");
+                }
+            }
+            Object dir = map.get("shared_cache");
+            Object ns = map.get("namespace");
+            if (dir == null && ns == null) {
+                return java.util.Optional.empty();
+            }
+            if (!(dir instanceof String d) || d.isBlank() || !(ns instanceof String n) || n.isBlank()) {
+                problems.add(file + ": " + WEIGHTFS + ": shared_cache (a directory) and namespace (your organisation) go together:"
+                        + " give both as strings, or neither");
+                return java.util.Optional.empty();
+            }
+            if (!n.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+                problems.add(file + ": " + WEIGHTFS + ": namespace " + quoted(n) + " must be letters, digits, '.', '_' or '-'");
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(new WeightsConfig.SharedCache(Path.of(d), n));
         }
 
         /** The section's entries; empty if absent or null; null (after reporting) if not a list. */

@@ -223,7 +223,7 @@ final class GcPass {
 
     private boolean leaseLive(Path lease) {
         BasicFileAttributes a = attrs(lease);
-        return false;
+        return a != null && a.isRegularFile() && leaseExpiry(lease, a) > now;
     }
 
     /**

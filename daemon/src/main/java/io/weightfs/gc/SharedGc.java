@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,8 +57,11 @@ public final class SharedGc {
      * {@code --unused-for}.
      */
     public static final Duration TMP_MIN_AGE = Duration.ofDays(1);
-    /** Any node id will do to borrow {@link SharedTier}'s namespace check; this one never writes. */
-    private static final String NODE_ID = "weightfs-gc";
+    /**
+     * {@link SharedTier}'s rule for a namespace (an organisation name), repeated here: constructing a
+     * SharedTier to check a name would start its lease renewer. Keep the two in step.
+     */
+    private static final Pattern NAMESPACE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final Path root;
     private final Optional<String> namespace;
@@ -72,7 +76,11 @@ public final class SharedGc {
         this.root = Objects.requireNonNull(root, "root");
         this.namespace = Objects.requireNonNull(namespace, "namespace");
         this.clock = Objects.requireNonNull(clock, "clock");
-        namespace.ifPresent(ns -> new SharedTier(root, ns, NODE_ID, clock));
+        namespace.ifPresent(ns -> {
+            if (!NAMESPACE.matcher(ns).matches()) {
+                throw new IllegalArgumentException("namespace '" + ns + "' must be letters, digits, '.', '_' or '-' (an organisation name)");
+            }
+        });
     }
 
     /**
@@ -119,7 +127,7 @@ public final class SharedGc {
     private List<Path> namespaceDirs(Path realRoot) throws IOException {
         if (namespace.isPresent()) {
             String ns = namespace.get();
-            Path dir = new SharedTier(realRoot, ns, NODE_ID, clock).dir();
+            Path dir = realRoot.resolve(ns);
             BasicFileAttributes a = GcPass.attrsOrNull(dir);
             if (a != null && a.isSymbolicLink()) {
                 throw new IllegalArgumentException(dir + " is a symbolic link; weightfs gc never follows links out of the tier");
@@ -149,7 +157,7 @@ public final class SharedGc {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(realRoot)) {
             for (Path p : s) {
                 BasicFileAttributes a = GcPass.attrsOrNull(p);
-                if (a == null || !a.isDirectory() || !validNamespace(realRoot, p.getFileName().toString())) {
+                if (a == null || !a.isDirectory() || !NAMESPACE.matcher(p.getFileName().toString()).matches()) {
                     if (a != null && a.isSymbolicLink()) {
                         LOG.warn("skipping {}: a symbolic link, and weightfs gc never follows links out of the tier", p);
                     }
@@ -162,15 +170,6 @@ public final class SharedGc {
         }
         found.sort(null);
         return found;
-    }
-
-    private boolean validNamespace(Path realRoot, String name) {
-        try {
-            new SharedTier(realRoot, name, NODE_ID, clock);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
     }
 
     private static boolean looksLikeNamespace(Path dir) {

@@ -66,6 +66,8 @@ public final class SharedTier {
     private final Map<ContentHash, BlockList> lists = new ConcurrentHashMap<>();
     /** Leases this node holds while it fills a blob from the Hub, to publish it afterwards. */
     private final Map<ContentHash, Lease> held = new ConcurrentHashMap<>();
+    private final Duration leaseTtl;
+    private final Duration leaseRenew;
     private final java.util.concurrent.ScheduledExecutorService renewer = java.util.concurrent.Executors
             .newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-lease-renew").factory());
 
@@ -73,6 +75,11 @@ public final class SharedTier {
     public enum Published { PUBLISHED, ALREADY_THERE, LEASED_ELSEWHERE }
 
     public SharedTier(Path root, String namespace, String nodeId, Clock clock) {
+        this(root, namespace, nodeId, clock, LEASE_TTL);
+    }
+
+    /** As above, with the lease lifetime given (tests make it seconds; the renewal keeps a third of it). */
+    public SharedTier(Path root, String namespace, String nodeId, Clock clock, Duration leaseTtl) {
         if (!NAMESPACE.matcher(namespace).matches()) {
             throw new IllegalArgumentException("namespace '" + namespace + "' must be letters, digits, '.', '_' or '-' (an organisation name)");
         }
@@ -80,7 +87,9 @@ public final class SharedTier {
         this.namespace = namespace;
         this.nodeId = nodeId;
         this.clock = clock;
-        renewer.scheduleWithFixedDelay(this::renewHeld, LEASE_RENEW.toMillis(), LEASE_RENEW.toMillis(),
+        this.leaseTtl = leaseTtl;
+        this.leaseRenew = Duration.ofMillis(Math.min(LEASE_RENEW.toMillis(), Math.max(1, leaseTtl.toMillis() / 3)));
+        renewer.scheduleWithFixedDelay(this::renewHeld, leaseRenew.toMillis(), leaseRenew.toMillis(),
                 java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
@@ -95,7 +104,7 @@ public final class SharedTier {
         if (held.containsKey(h)) {
             return true;
         }
-        Optional<Lease> l = Lease.acquire(leasePath(h), nodeId, clock);
+        Optional<Lease> l = Lease.acquire(leasePath(h), nodeId, clock, leaseTtl, leaseRenew);
         l.ifPresent(lease -> held.put(h, lease));
         return l.isPresent();
     }
@@ -252,7 +261,7 @@ public final class SharedTier {
             return Published.ALREADY_THERE;
         }
         Lease mine = held.remove(h);
-        Optional<Lease> lease = mine != null ? Optional.of(mine) : Lease.acquire(leasePath(h), nodeId, clock);
+        Optional<Lease> lease = mine != null ? Optional.of(mine) : Lease.acquire(leasePath(h), nodeId, clock, leaseTtl, leaseRenew);
         if (lease.isEmpty()) {
             return Published.LEASED_ELSEWHERE;
         }
@@ -319,21 +328,29 @@ public final class SharedTier {
         private final Path file;
         private final String owner;
         private final Clock clock;
+        private final Duration ttl;
+        private final Duration renew;
         private long renewedAt;
 
-        private Lease(Path file, String owner, Clock clock) {
+        private Lease(Path file, String owner, Clock clock, Duration ttl, Duration renew) {
             this.file = file;
             this.owner = owner;
             this.clock = clock;
+            this.ttl = ttl;
+            this.renew = renew;
             this.renewedAt = clock.millis();
         }
 
         static Optional<Lease> acquire(Path file, String owner, Clock clock) throws IOException {
+            return acquire(file, owner, clock, LEASE_TTL, LEASE_RENEW);
+        }
+
+        static Optional<Lease> acquire(Path file, String owner, Clock clock, Duration ttl, Duration renew) throws IOException {
             Files.createDirectories(file.getParent());
             for (int attempt = 0; attempt < 2; attempt++) {
                 try {
-                    Files.write(file, content(owner, clock), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                    return Optional.of(new Lease(file, owner, clock));
+                    Files.write(file, content(owner, clock, ttl), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    return Optional.of(new Lease(file, owner, clock, ttl, renew));
                 } catch (FileAlreadyExistsException held) {
                     long expires = expiry(file);
                     if (expires > clock.millis()) {
@@ -351,8 +368,8 @@ public final class SharedTier {
             return Optional.empty();
         }
 
-        private static byte[] content(String owner, Clock clock) {
-            return ("owner=" + owner + "\nexpires=" + (clock.millis() + LEASE_TTL.toMillis()) + "\n").getBytes(StandardCharsets.UTF_8);
+        private static byte[] content(String owner, Clock clock, Duration ttl) {
+            return ("owner=" + owner + "\nexpires=" + (clock.millis() + ttl.toMillis()) + "\n").getBytes(StandardCharsets.UTF_8);
         }
 
         /** The lease's expiry (epoch millis); an unreadable lease counts as expired at its mtime + TTL. */
@@ -375,11 +392,11 @@ public final class SharedTier {
         }
 
         synchronized void renewIfDue() throws IOException {
-            if (clock.millis() - renewedAt < LEASE_RENEW.toMillis()) {
+            if (clock.millis() - renewedAt < renew.toMillis()) {
                 return;
             }
             Path tmp = file.resolveSibling(file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()));
-            Files.write(tmp, content(owner, clock));
+            Files.write(tmp, content(owner, clock, ttl));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             renewedAt = clock.millis();
         }

@@ -550,4 +550,32 @@ class ConfigLoaderTest {
     void relativeMountRoot_isRejected() {
         assertThrows(IllegalArgumentException.class, () -> new ConfigOptions(List.of(Path.of("models"))));
     }
+
+    @org.junit.jupiter.api.Test
+    void theWeightfsSection_namesTheSharedCache() throws Exception {
+        WeightsConfig c = ConfigLoader.parse("""
+                model_cache:
+                  - repo_id: org/m
+                    volume_folder: m
+                weightfs:
+                  shared_cache: /mnt/b10cache
+                  namespace: acme
+                """, java.nio.file.Path.of("config.yaml"), ConfigOptions.defaults());
+        org.junit.jupiter.api.Assertions.assertEquals(
+                java.util.Optional.of(new WeightsConfig.SharedCache(java.nio.file.Path.of("/mnt/b10cache"), "acme")), c.sharedCache());
+    }
+
+    @org.junit.jupiter.api.Test
+    void aSharedCacheWithoutNamespace_orAnUnknownKey_isRefused() {
+        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ConfigLoader.parse("""
+                model_cache:
+                  - repo_id: org/m
+                    volume_folder: m
+                weightfs:
+                  shared_cache: /mnt/b10cache
+                  namespaec: acme
+                """, java.nio.file.Path.of("config.yaml"), ConfigOptions.defaults()));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("unknown key 'namespaec'"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("go together"), e.getMessage());
+    }
 }

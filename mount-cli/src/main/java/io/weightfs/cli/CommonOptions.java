@@ -73,16 +73,24 @@ final class CommonOptions {
         return new HubClient(HubClient.Options.fromEnvironment(env).withMaxConnections(maxConnections));
     }
 
-    /** The shared tier from --shared/--namespace, if given. */
-    java.util.Optional<io.weightfs.source.SharedTier> sharedTier() {
+    /**
+     * The shared tier from --shared/--namespace, else from the config's weightfs: section, if any.
+     * {@code WEIGHTFS_SHARED_LEASE_TTL_MS} shortens upload leases (tests; a very slow shared filesystem
+     * may want it longer).
+     */
+    java.util.Optional<io.weightfs.source.SharedTier> sharedTier(WeightsConfig config) {
+        String ttl = System.getenv("WEIGHTFS_SHARED_LEASE_TTL_MS");
+        java.time.Duration leaseTtl = ttl == null || ttl.isBlank() ? io.weightfs.source.SharedTier.LEASE_TTL
+                : java.time.Duration.ofMillis(Long.parseLong(ttl.strip()));
         if (shared == null && namespace == null) {
-            return java.util.Optional.empty();
+            return config.sharedCache().map(c -> new io.weightfs.source.SharedTier(c.dir(), c.namespace(),
+                    io.weightfs.source.SharedTier.defaultNodeId(), java.time.Clock.systemUTC(), leaseTtl));
         }
         if (shared == null || namespace == null) {
             throw new IllegalArgumentException("--shared and --namespace go together: give both, or neither");
         }
         return java.util.Optional.of(new io.weightfs.source.SharedTier(shared, namespace,
-                io.weightfs.source.SharedTier.defaultNodeId(), java.time.Clock.systemUTC()));
+                io.weightfs.source.SharedTier.defaultNodeId(), java.time.Clock.systemUTC(), leaseTtl));
     }
 
     TokenResolver tokens() {

@@ -92,7 +92,7 @@ final class MountCommand implements Callable<Integer> {
         }
         java.util.Optional<io.weightfs.source.SharedTier> shared;
         try {
-            shared = common.sharedTier();
+            shared = common.sharedTier(config);
         } catch (IllegalArgumentException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             return Main.EXIT_USAGE;

@@ -119,6 +119,36 @@ class SharedTierEndToEndTest {
     }
 
     @Test
+    void aNodeKilledMidFill_leavesNoPartialBlob_itsLeaseExpires_andAnotherNodeCompletesTheUpload() throws Exception {
+        Map<String, String> shortLease = Map.of("WEIGHTFS_SHARED_LEASE_TTL_MS", "3000");
+        try (ServeProcess serve = ServeProcess.start(repos(), "--fault", "throttle:4000000")) {
+            try (MountProcess a = node("a", serve.endpoint(), shortLease)) {
+                await(() -> {
+                    try {
+                        return status(a.mountpoint()).get("bytesPresent").getAsLong() > (4L << 20);
+                    } catch (IOException e) {
+                        return false;
+                    }
+                }, WAIT, "node a to be part-way through the weights");
+                a.kill9();
+            }
+            try (Stream<Path> s = Files.walk(tmp.resolve("shared/acme-org"))) {
+                List<Path> finals = s.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList();
+                for (Path p : finals) {
+                    assertEquals(Files.size(p) == WEIGHTS.size() || Files.size(p) == 19, true, "no partial blob at " + p);
+                }
+            }
+            try (MountProcess b = node("b", serve.endpoint(), shortLease)) {
+                waitComplete(b);
+                await(() -> publishedBlobs() == 2, WAIT, "node b to publish what node a left unfinished");
+            }
+            Path blob = sharedBlob();
+            assertEquals(WEIGHTS.size(), Files.size(blob));
+            assertEquals(-1, WEIGHTS.firstDifference(blob));
+        }
+    }
+
+    @Test
     void aCorruptedSharedBlock_isCaught_theBlobQuarantined_andReadsStayCorrect() throws Exception {
         try (ServeProcess serve = ServeProcess.start(repos())) {
             try (MountProcess a = node("a", serve.endpoint(), Map.of())) {

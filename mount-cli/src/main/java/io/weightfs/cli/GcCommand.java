@@ -1,0 +1,174 @@
+package io.weightfs.cli;
+
+import io.weightfs.gc.SharedGc;
+import io.weightfs.gc.SharedGc.Kept;
+import io.weightfs.gc.SharedGc.Kind;
+import io.weightfs.gc.SharedGc.Removed;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code weightfs gc}: removes what no node has used lately from the shared cache tier. */
+@Command(name = "gc", description = {
+    "Remove blobs, block lists, manifests and profiles that no node has used for an age from the shared",
+    "cache tier, with abandoned uploads, expired leases and old quarantined files. A blob under a live",
+    "upload lease, or used more recently than the age, is never removed. Safe to run on several nodes at",
+    "once, and while mounts read from the tier."
+})
+final class GcCommand implements Callable<Integer> {
+    /**
+     * Nodes record a use at most hourly ({@code .used}); a shorter age could take a blob that is in
+     * use right now. Allowed (tests and empty tiers want it) but warned about.
+     */
+    private static final Duration USE_RESOLUTION = Duration.ofHours(1);
+
+    @Option(names = "--shared", required = true, paramLabel = "DIR",
+            description = "The shared tier's root: the directory that mounts name with --shared.")
+    Path shared;
+
+    @Option(names = "--namespace", paramLabel = "ORG",
+            description = "Collect only this organisation's namespace (default: every namespace under DIR).")
+    String namespace;
+
+    @Option(names = "--unused-for", paramLabel = "AGE", defaultValue = "96h", converter = Age.class,
+            description = "Remove what has not been used for this long: 96h, 4d, 30m, 90s (default: ${DEFAULT-VALUE}).")
+    Duration unusedFor;
+
+    @Option(names = "--dry-run", description = "Remove nothing; print what would be removed.")
+    boolean dryRun;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print each removed file, relative to DIR, with its size.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        PrintStream out = System.out;
+        if (unusedFor.compareTo(USE_RESOLUTION) < 0) {
+            System.err.println("weightfs gc: warning: nodes record a use at most hourly, so an age under "
+                    + format(USE_RESOLUTION) + " can remove blobs that are in use");
+        }
+        SharedGc.Report report;
+        try {
+            report = new SharedGc(shared, Optional.ofNullable(namespace), Clock.systemUTC()).run(unusedFor, dryRun);
+        } catch (IllegalArgumentException e) {
+            System.err.println("weightfs gc: " + e.getMessage());
+            return Main.EXIT_USAGE;
+        } catch (IOException e) {
+            System.err.println("weightfs gc: cannot read the shared tier " + shared + ": " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
+        if (verbose) {
+            for (Removed r : report.removed()) {
+                out.println((dryRun ? "would remove " : "removed ") + r.path() + " (" + Sizes.format(r.bytes()) + ")");
+            }
+        }
+        for (SharedGc.Failure f : report.failures()) {
+            System.err.println("weightfs gc: " + f.path() + ": " + f.reason());
+        }
+        out.println(summary(report, unusedFor));
+        return report.failures().isEmpty() ? 0 : Main.EXIT_FAILED;
+    }
+
+    /**
+     * {@code weightfs gc: freed 12.3 GiB (5 blobs, 2 manifests); kept 40 blobs (3 protected by a live
+     * lease, 37 recently used)}. Block lists and use markers ride with their blobs and are not counted
+     * on their own.
+     */
+    static String summary(SharedGc.Report r, Duration unusedFor) {
+        StringBuilder s = new StringBuilder("weightfs gc: ").append(r.dryRun() ? "would free " : "freed ")
+                .append(Sizes.format(r.bytesFreed()));
+        List<String> parts = new ArrayList<>();
+        counted(parts, r.removedCount(Kind.BLOB), "blob", "blobs");
+        counted(parts, r.removedCount(Kind.ORPHAN), "orphaned list or marker", "orphaned lists or markers");
+        counted(parts, r.removedCount(Kind.TMP), "abandoned upload", "abandoned uploads");
+        counted(parts, r.removedCount(Kind.LEASE), "expired lease", "expired leases");
+        counted(parts, r.removedCount(Kind.QUARANTINE), "quarantined file", "quarantined files");
+        counted(parts, r.removedCount(Kind.MANIFEST), "manifest", "manifests");
+        counted(parts, r.removedCount(Kind.REF), "ref", "refs");
+        counted(parts, r.removedCount(Kind.PROFILE), "profile", "profiles");
+        s.append(" (").append(parts.isEmpty() ? "nothing unused for " + format(unusedFor) : String.join(", ", parts)).append(")");
+        s.append("; kept ").append(plural(r.keptBlobs(), "blob", "blobs"));
+        if (r.keptBlobs() > 0) {
+            s.append(" (").append(r.keptCount(Kept.BLOB_LIVE_LEASE)).append(" ").append(Kept.BLOB_LIVE_LEASE.description())
+                    .append(", ").append(r.keptCount(Kept.BLOB_RECENTLY_USED)).append(" ").append(Kept.BLOB_RECENTLY_USED.description())
+                    .append(")");
+        }
+        int manifests = r.keptCount(Kept.MANIFEST_RECENT);
+        int profiles = r.keptCount(Kept.PROFILE_RECENT);
+        if (manifests > 0) {
+            s.append(", ").append(plural(manifests, "manifest", "manifests"));
+        }
+        if (profiles > 0) {
+            s.append(", ").append(plural(profiles, "profile", "profiles"));
+        }
+        if (!r.failures().isEmpty()) {
+            s.append("; ").append(plural(r.failures().size(), "file", "files")).append(" could not be removed");
+        }
+        return s.toString();
+    }
+
+    private static void counted(List<String> parts, int n, String one, String many) {
+        if (n > 0) {
+            parts.add(plural(n, one, many));
+        }
+    }
+
+    private static String plural(int n, String one, String many) {
+        return n + " " + (n == 1 ? one : many);
+    }
+
+    /** An age as hours, minutes or seconds: 4 days prints as "96h", the default. */
+    static String format(Duration d) {
+        if (d.toMillis() % 1000 != 0) {
+            return d.toMillis() + "ms";
+        }
+        long s = d.toSeconds();
+        if (s % 3_600 == 0) {
+            return s / 3_600 + "h";
+        }
+        return s % 60 == 0 ? s / 60 + "m" : s + "s";
+    }
+
+    /**
+     * Ages: what {@link Durations} takes ({@code 96h}, {@code 30m}, {@code 90s}, {@code 250ms}) plus
+     * days ({@code 4d}). A bare number is refused: for a command that deletes, "96" meaning 96
+     * seconds is a trap.
+     */
+    static final class Age implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String s = value.strip().toLowerCase(Locale.ROOT);
+            Duration d;
+            if (s.isEmpty() || Character.isDigit(s.charAt(s.length() - 1))) {
+                throw new CommandLine.TypeConversionException("'" + value + "' has no unit: give e.g. 96h, 4d, 30m or 90s");
+            }
+            if (s.endsWith("d")) {
+                try {
+                    double days = Double.parseDouble(s.substring(0, s.length() - 1));
+                    if (!(days >= 0) || Double.isInfinite(days)) {
+                        throw new NumberFormatException();
+                    }
+                    d = Duration.ofMillis((long) (days * 86_400_000));
+                } catch (NumberFormatException e) {
+                    throw new CommandLine.TypeConversionException("'" + value + "' is not an age: use e.g. 96h, 4d, 30m or 90s");
+                }
+            } else {
+                d = new Durations().convert(s);
+            }
+            if (d.isZero()) {
+                throw new CommandLine.TypeConversionException("'" + value + "': the age must be more than zero");
+            }
+            return d;
+        }
+    }
+}
