@@ -259,7 +259,7 @@ public final class BlockFetcher implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 w.blob.releaseClaim(w.block);
                 inFlight.remove(id, w);
-                if (!closed) {
+                if (!closed && !(e instanceof io.weightfs.store.NoSpaceException)) {
                     failures.incrementAndGet();
                     LOG.warn("fetching block {} of {} failed: {}", w.block, w.file.describe(), e.getMessage());
                 }
@@ -303,6 +303,9 @@ public final class BlockFetcher implements AutoCloseable {
     }
 
     private void fetch(InFlight w) throws IOException {
+        if (!w.blob.cacheable()) {
+            throw new io.weightfs.store.NoSpaceException("the node store is below its free-space floor");
+        }
         Blob.BlockWriter writer = w.blob.openBlock(w.block);
         long offset = w.blob.blockOffset(w.block);
         int length = w.blob.blockLength(w.block);

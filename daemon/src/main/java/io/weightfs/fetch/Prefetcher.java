@@ -53,6 +53,8 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     private final Optional<io.weightfs.source.SharedTier> shared;
     /** Guarded by this. Blobs another node is filling into the shared tier right now. */
     private final List<BlobState> deferred = new ArrayList<>();
+    /** How long the fill waits before trying blocks the store had no room for. */
+    private static final long NO_SPACE_RETRY_MILLIS = 5000;
     /** How often deferred blobs are looked at again: they land in the shared tier, or their lease runs out. */
     private static final long DEFERRED_CHECK_MILLIS = 500;
     private final ScheduledExecutorService scheduler =
@@ -78,6 +80,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         final AtomicBoolean finished = new AtomicBoolean();
         volatile String failure;
         volatile String lastError;
+        volatile boolean noSpace;
 
         BlobState(RepoFile file) {
             this.file = file;
@@ -313,11 +316,24 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         }
         BlobState s = r.state();
         if (err != null) {
-            s.roundFailed.set(true);
-            s.lastError = err.getMessage();
+            Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+            if (cause instanceof io.weightfs.store.NoSpaceException) {
+                s.noSpace = true;
+            } else {
+                s.roundFailed.set(true);
+                s.lastError = cause.getMessage();
+            }
         }
-        if (s.roundRemaining.decrementAndGet() == 0 && s.roundFailed.get()) {
-            roundFailed(s, s.lastError);
+        if (s.roundRemaining.decrementAndGet() == 0) {
+            if (s.roundFailed.get()) {
+                roundFailed(s, s.lastError);
+            } else if (s.noSpace) {
+                // Not the blob's fault: try again when there may be room, without using up an attempt.
+                s.noSpace = false;
+                if (!closed) {
+                    scheduler.schedule(() -> enqueue(s), NO_SPACE_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            }
         }
         if (!closed) {
             pump();

@@ -181,6 +181,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 return early;
             }
             Blob blob = store.blob(f.file().file().hash(), size);
+            blob.noteUse();
             if (!blob.isVerified()) {
                 readAhead(f, blob, readahead, offset, end);
             }
@@ -191,7 +192,16 @@ public final class WeightFs implements FsOps, AutoCloseable {
                     if (attempt == 1 && readThrough(f, blob, dst, offset, end)) {
                         return dst.position() - startPos;
                     }
-                    awaitBlocks(f, blob, offset, end);
+                    if (!awaitBlocks(f, blob, offset, end)) {
+                        // The store is full: serve this read straight from the source.
+                        ByteBuffer own = end - offset <= READ_THROUGH_MAX ? fetchDirect(f, offset, (int) (end - offset)) : null;
+                        if (own == null) {
+                            throw new FsException(FsException.Kind.IO, f.mountPath() + ": the node store is full and the source"
+                                    + " could not be read directly");
+                        }
+                        dst.put(own);
+                        return dst.position() - startPos;
+                    }
                     // A one-block file is whole once its block is here: check it before serving a
                     // byte of it. (A larger file is served as its blocks arrive and checked whole
                     // when the last one lands; the Hub gives no per-block hashes to check against.)
@@ -342,8 +352,11 @@ public final class WeightFs implements FsOps, AutoCloseable {
         }
     }
 
-    /** Makes every block of {@code [offset, end)} readable, fetching missing ones at FOREGROUND priority. */
-    private void awaitBlocks(FsTree.FileNode f, Blob blob, long offset, long end) throws IOException, FsException {
+    /**
+     * Makes every block of {@code [offset, end)} readable, fetching missing ones at FOREGROUND
+     * priority. Returns false if they cannot be cached because the store is below its free-space floor.
+     */
+    private boolean awaitBlocks(FsTree.FileNode f, Blob blob, long offset, long end) throws IOException, FsException {
         for (int tries = 1; ; tries++) {
             List<CompletableFuture<Void>> waits = new ArrayList<>();
             for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
@@ -352,7 +365,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 }
             }
             if (waits.isEmpty()) {
-                return;
+                return true;
             }
             foregroundWaits.incrementAndGet();
             try (var waiting = fetcher.foregroundWaiting()) {
@@ -364,6 +377,9 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new FsException(FsException.Kind.INTERRUPTED, "interrupted");
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof io.weightfs.store.NoSpaceException) {
+                    return false;
+                }
                 Optional<String> gaveUp = prefetcher.failure(f.file().file().hash());
                 if (gaveUp.isPresent() || tries >= READ_ATTEMPTS || closing.isDone()) {
                     String why = gaveUp.orElse(e.getCause() == null ? e.toString() : e.getCause().getMessage());
@@ -495,6 +511,8 @@ public final class WeightFs implements FsOps, AutoCloseable {
         errors.addProperty("fetchFailures", fetcher.failures());
         errors.addProperty("hashMismatches", store.hashMismatches());
         errors.addProperty("crcMismatches", store.crcMismatches());
+        errors.addProperty("notCachedForSpace", store.lowSpaceRefusals());
+        o.addProperty("evictedBlobs", store.evictedBlobs());
         if (tiered != null) {
             errors.addProperty("sharedBadBlocks", tiered.badSharedBlocks());
             errors.addProperty("sharedFallbacks", tiered.fallbacks());
@@ -531,6 +549,17 @@ public final class WeightFs implements FsOps, AutoCloseable {
             throw new FsException(FsException.Kind.NOT_FOUND, path);
         }
         return n;
+    }
+
+    /** The content hashes of files open now: the store must not evict them. */
+    public java.util.Set<io.weightfs.manifest.ContentHash> openHashes() {
+        java.util.Set<io.weightfs.manifest.ContentHash> out = new java.util.HashSet<>();
+        for (Handle h : handles.values()) {
+            if (h.node() instanceof FsTree.FileNode f) {
+                out.add(f.file().file().hash());
+            }
+        }
+        return out;
     }
 
     /** Fails every read that is waiting for a block or for the fill. */

@@ -523,8 +523,9 @@ final class GcPass {
         }
     }
 
+    /** The report carries every failure to the caller, who shows it once (the CLI prints each). */
     private void fail(Path p, String reason) {
-        LOG.warn("weightfs gc: {}: {}; check its permissions, then run gc again", p, reason);
+        LOG.debug("{}: {}", p, reason);
         failures.add(new Failure(root.relativize(p.normalize()), reason));
     }
 

@@ -118,7 +118,7 @@ public final class SharedGc {
         }
         Report report = new Report(realRoot, names, now, Instant.ofEpochMilli(cutoff), dryRun,
                 pass.removed(), pass.kept(), pass.failures());
-        LOG.info("{} {} files ({} bytes) unused since {} from the shared tier {} ({}); {} failures",
+        LOG.debug("{} {} files ({} bytes) unused since {} from the shared tier {} ({}); {} failures",
                 dryRun ? "would remove" : "removed", report.removed().size(), report.bytesFreed(), report.cutoff(),
                 realRoot, String.join(", ", names), report.failures().size());
         return report;

@@ -74,6 +74,8 @@ public final class MountDaemon implements AutoCloseable {
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-profile-save").factory());
     /** How often a changed profile is written: rarely enough to cost nothing, often enough to survive a kill. */
     private static final Duration PROFILE_SAVE_INTERVAL = Duration.ofSeconds(15);
+    /** How often --store-max-size is enforced: a few blocks' worth of overshoot at most, at fill speed. */
+    private static final Duration EVICT_INTERVAL = Duration.ofSeconds(5);
 
     /** How often the mount table is checked for someone having unmounted us (even lazily). */
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
@@ -93,6 +95,16 @@ public final class MountDaemon implements AutoCloseable {
         if (recorder != null) {
             profileSaver.scheduleWithFixedDelay(recorder::save, PROFILE_SAVE_INTERVAL.toMillis(), PROFILE_SAVE_INTERVAL.toMillis(),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        long maxBytes = store.options().maxBytes();
+        if (maxBytes > 0) {
+            profileSaver.scheduleWithFixedDelay(() -> {
+                try {
+                    store.evict(maxBytes, fs.openHashes());
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("cannot evict from the node store: {}", e.toString());
+                }
+            }, 0, EVICT_INTERVAL.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 

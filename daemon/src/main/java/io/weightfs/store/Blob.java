@@ -156,6 +156,23 @@ public final class Blob {
         store.releaseClaim(hash, block);
     }
 
+    /**
+     * Whether new blocks may be cached: false while the store's filesystem is below its
+     * free-space floor (the refusal is counted).
+     */
+    public boolean cacheable() {
+        if (store.lowOnSpace()) {
+            store.refusedForSpace();
+            return false;
+        }
+        return true;
+    }
+
+    /** Notes a read of this blob, for least-recently-used eviction. */
+    public void noteUse() {
+        store.noteUse(hash);
+    }
+
     /** Changes whenever the blob's blocks are discarded; see the class comment. */
     public long generation() {
         return generation;

@@ -50,6 +50,18 @@ public final class BlockStore implements AutoCloseable {
     private final AtomicLong hashMismatches = new AtomicLong();
     private final AtomicLong crcMismatches = new AtomicLong();
     private volatile boolean closed;
+    /** When this process last read each blob (for least-recently-used eviction). */
+    private final ConcurrentHashMap<ContentHash, Long> lastUse = new ConcurrentHashMap<>();
+    /** Free bytes on the store's filesystem; injectable so tests can run out of space on demand. */
+    private volatile java.util.function.LongSupplier freeSpace = this::usableSpace;
+    private volatile long freeCheckedAtNanos;
+    private volatile boolean low;
+    private final java.util.concurrent.atomic.AtomicBoolean lowLogged = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicLong lowSpaceRefusals = new AtomicLong();
+    private final AtomicLong evictedBlobs = new AtomicLong();
+    /** The free space is looked at no more than once a second: statvfs is cheap, but not free. */
+    private static final long FREE_CHECK_NANOS = 1_000_000_000L;
+
     /** This process's id in fetch claims: random, because pids repeat across containers. */
     private final long owner = java.util.concurrent.ThreadLocalRandom.current().nextLong();
     /**
@@ -128,6 +140,118 @@ public final class BlockStore implements AutoCloseable {
 
     public long crcMismatches() {
         return crcMismatches.get();
+    }
+
+    /** Notes a read of a blob, for least-recently-used eviction. */
+    public void noteUse(ContentHash hash) {
+        lastUse.put(hash, System.currentTimeMillis());
+    }
+
+    /** Replaces how free space is measured (tests). */
+    public void setFreeSpaceProbe(java.util.function.LongSupplier probe) {
+        this.freeSpace = probe;
+        this.freeCheckedAtNanos = 0;
+    }
+
+    private long usableSpace() {
+        try {
+            return Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    /**
+     * Whether the store's filesystem is below its free-space floor. Logged once when it first is;
+     * every block not cached because of it is counted ({@link #lowSpaceRefusals()}).
+     */
+    public boolean lowOnSpace() {
+        long now = System.nanoTime();
+        if (now - freeCheckedAtNanos > FREE_CHECK_NANOS) {
+            freeCheckedAtNanos = now;
+            low = freeSpace.getAsLong() < options.minFreeBytes();
+            if (low && lowLogged.compareAndSet(false, true)) {
+                LOG.warn("the node store {} is below its free-space floor ({} bytes): new blocks are not cached, reads go"
+                        + " straight to the source; free space or lower --store-max-size", dir, options.minFreeBytes());
+            } else if (!low) {
+                lowLogged.set(false);
+            }
+        }
+        return low;
+    }
+
+    void refusedForSpace() {
+        lowSpaceRefusals.incrementAndGet();
+    }
+
+    public long lowSpaceRefusals() {
+        return lowSpaceRefusals.get();
+    }
+
+    public long evictedBlobs() {
+        return evictedBlobs.get();
+    }
+
+    /** What an eviction pass did. */
+    public record Eviction(long bytesBefore, long bytesAfter, List<ContentHash> evicted) {}
+
+    /**
+     * Evicts least recently used complete blobs, none of {@code inUse}, until the blob files hold at
+     * most {@code maxBytes}. A blob's last use is this process's last read of it, else its file's
+     * modification time. An evicted blob leaves the index first and its file second; a process that
+     * still has the file open keeps reading the bytes it had.
+     */
+    public Eviction evict(long maxBytes, java.util.Set<ContentHash> inUse) throws IOException {
+        BlockIndex idx = index();
+        record Candidate(ContentHash hash, Path file, long size, long lastUse) {}
+        List<Candidate> candidates = new ArrayList<>();
+        long total = 0;
+        Path root = dir.resolve("blobs");
+        for (ContentHash.Algorithm algo : ContentHash.Algorithm.values()) {
+            Path algoDir = root.resolve(algo.label());
+            if (!Files.isDirectory(algoDir)) {
+                continue;
+            }
+            try (java.util.stream.Stream<Path> files = Files.walk(algoDir, 2)) {
+                for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                    ContentHash h;
+                    try {
+                        h = new ContentHash(algo, f.getFileName().toString());
+                    } catch (IllegalArgumentException notABlob) {
+                        continue;
+                    }
+                    long size = Files.size(f);
+                    total += size;
+                    if (!inUse.contains(h) && idx.isVerified(h)) {
+                        long used = Math.max(lastUse.getOrDefault(h, 0L), Files.getLastModifiedTime(f).toMillis());
+                        candidates.add(new Candidate(h, f, size, used));
+                    }
+                }
+            }
+        }
+        long before = total;
+        candidates.sort(java.util.Comparator.comparingLong(Candidate::lastUse));
+        List<ContentHash> evicted = new ArrayList<>();
+        for (Candidate c : candidates) {
+            if (total <= maxBytes) {
+                break;
+            }
+            idx.removeBlob(c.hash(), (int) ((c.size() + options.blockSize() - 1) / options.blockSize()));
+            CompletableFuture<Blob> open = blobs.remove(c.hash());
+            Blob b = open == null ? null : open.getNow(null);
+            if (b != null) {
+                b.discardBlocks();
+            }
+            Files.deleteIfExists(c.file());
+            lastUse.remove(c.hash());
+            total -= c.size();
+            evicted.add(c.hash());
+            evictedBlobs.incrementAndGet();
+        }
+        if (!evicted.isEmpty()) {
+            LOG.info("evicted {} least recently used blobs from {}: {} -> {} bytes (limit {})", evicted.size(), dir, before, total, maxBytes);
+        }
+        return new Eviction(before, total, evicted);
     }
 
     /** Where a blob's data file lives: {@code blobs/<algo>/<first two hex>/<hex>}. */

@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
 
 /** {@code weightfs gc}: removes what no node has used lately from the shared cache tier. */
 @Command(name = "gc", description = {
-    "Remove blobs, block lists, manifests and profiles that no node has used for an age from the shared",
-    "cache tier, with abandoned uploads, expired leases and old quarantined files. A blob under a live",
-    "upload lease, or used more recently than the age, is never removed. Safe to run on several nodes at",
+    "Remove what no node has used for an age from the shared cache tier: blobs with",
+    "their block lists, manifests and profiles, and also abandoned uploads, expired",
+    "leases and old quarantined files. A blob under a live upload lease, or used",
+    "more recently than the age, is never removed. Safe to run on several nodes at",
     "once, and while mounts read from the tier."
 })
 final class GcCommand implements Callable<Integer> {
@@ -75,6 +76,10 @@ final class GcCommand implements Callable<Integer> {
         for (SharedGc.Failure f : report.failures()) {
             System.err.println("weightfs gc: " + f.path() + ": " + f.reason());
         }
+        if (!report.failures().isEmpty()) {
+            System.err.println("weightfs gc: check the permissions on those files (gc needs write access to the"
+                    + " whole namespace), then run gc again; everything else was collected");
+        }
         out.println(summary(report, unusedFor));
         return report.failures().isEmpty() ? 0 : Main.EXIT_FAILED;
     }
@@ -98,10 +103,14 @@ final class GcCommand implements Callable<Integer> {
         counted(parts, r.removedCount(Kind.PROFILE), "profile", "profiles");
         s.append(" (").append(parts.isEmpty() ? "nothing unused for " + format(unusedFor) : String.join(", ", parts)).append(")");
         s.append("; kept ").append(plural(r.keptBlobs(), "blob", "blobs"));
-        if (r.keptBlobs() > 0) {
-            s.append(" (").append(r.keptCount(Kept.BLOB_LIVE_LEASE)).append(" ").append(Kept.BLOB_LIVE_LEASE.description())
-                    .append(", ").append(r.keptCount(Kept.BLOB_RECENTLY_USED)).append(" ").append(Kept.BLOB_RECENTLY_USED.description())
-                    .append(")");
+        List<String> why = new ArrayList<>();
+        for (Kept k : List.of(Kept.BLOB_LIVE_LEASE, Kept.BLOB_RECENTLY_USED)) {
+            if (r.keptCount(k) > 0) {
+                why.add(r.keptCount(k) + " " + k.description());
+            }
+        }
+        if (!why.isEmpty()) {
+            s.append(" (").append(String.join(", ", why)).append(")");
         }
         int manifests = r.keptCount(Kept.MANIFEST_RECENT);
         int profiles = r.keptCount(Kept.PROFILE_RECENT);

@@ -54,6 +54,16 @@ final class MountCommand implements Callable<Integer> {
             description = "Store block size: the unit of fetching (default: ${DEFAULT-VALUE}).")
     long blockSize;
 
+    @Option(names = "--store-max-size", paramLabel = "SIZE", defaultValue = "0", converter = Sizes.class,
+            description = "Evict least recently used complete blobs that no open file needs to keep the store under SIZE"
+                    + " (default: no limit).")
+    long storeMaxSize;
+
+    @Option(names = "--store-min-free", paramLabel = "SIZE", defaultValue = "512MiB", converter = Sizes.class,
+            description = "Below this much free disk, cache no new blocks and serve reads straight from the source"
+                    + " (default: ${DEFAULT-VALUE}).")
+    long storeMinFree;
+
     @Option(names = "--no-prefetch", description = "Do not fill in the background; only reads fetch.")
     boolean noPrefetch;
 
@@ -101,7 +111,8 @@ final class MountCommand implements Callable<Integer> {
             return detach(mnt);
         }
         MountOptions mountOptions = MountOptions.defaults().withBinding(fuse).withAllowOther(allowOther).withReadAheadKb(readAheadKb);
-        StoreOptions storeOptions = StoreOptions.DEFAULTS.withBlockSize((int) blockSize);
+        StoreOptions storeOptions = StoreOptions.DEFAULTS.withBlockSize((int) blockSize).withMaxBytes(storeMaxSize)
+                .withMinFreeBytes(storeMinFree);
         if (!scheduler.equals("priority") && !scheduler.equals("fifo")) {
             System.err.println("weightfs mount: --scheduler must be priority or fifo, not '" + scheduler + "'");
             return Main.EXIT_USAGE;
