@@ -179,6 +179,17 @@ public final class BlockFetcher implements AutoCloseable {
         return existing.done;
     }
 
+    /**
+     * Whether a read may fetch this block's bytes itself instead of waiting for the block: nobody
+     * is downloading it, and nobody but the background fill has asked for it. A block a stream's
+     * readahead or another read asked for is coming soon; fetching its bytes twice would only
+     * take bandwidth from it.
+     */
+    public boolean onlyPrefetchWants(Blob blob, int block) {
+        InFlight w = inFlight.get(new BlockId(blob.hash(), block));
+        return w == null || (!w.claimed.get() && w.priority == Priority.PREFETCH);
+    }
+
     /** Whether a worker is already downloading this block (as opposed to queued, or not asked for). */
     public boolean isStarted(Blob blob, int block) {
         InFlight w = inFlight.get(new BlockId(blob.hash(), block));

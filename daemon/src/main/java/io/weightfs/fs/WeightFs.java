@@ -182,14 +182,14 @@ public final class WeightFs implements FsOps, AutoCloseable {
             }
             Blob blob = store.blob(f.file().file().hash(), size);
             blob.noteUse();
-            if (!blob.isVerified()) {
-                readAhead(f, blob, readahead, offset, end);
-            }
+            boolean streaming = !blob.isVerified() && readAhead(f, blob, readahead, offset, end);
             for (int attempt = 1; ; attempt++) {
                 failIfGaveUp(f);
                 long gen = blob.generation();
                 if (!blob.isVerified()) {
-                    if (attempt == 1 && readThrough(f, blob, dst, offset, end)) {
+                    // A sequential stream waits for its blocks (its readahead has them coming);
+                    // a random read fetches its own bytes.
+                    if (attempt == 1 && !streaming && readThrough(f, blob, dst, offset, end)) {
                         return dst.position() - startPos;
                     }
                     if (!awaitBlocks(f, blob, offset, end)) {
@@ -230,20 +230,25 @@ public final class WeightFs implements FsOps, AutoCloseable {
         }
     }
 
-    /** Asks for the blocks a sequential stream will read next, at READAHEAD priority. */
-    private void readAhead(FsTree.FileNode f, Blob blob, Readahead readahead, long offset, long end) {
+    /**
+     * Asks for the blocks a sequential stream will read next, at READAHEAD priority.
+     *
+     * @return whether the read continues a sequential stream
+     */
+    private boolean readAhead(FsTree.FileNode f, Blob blob, Readahead readahead, long offset, long end) {
         if (readahead == null) {
-            return;
+            return false;
         }
         long[] range = readahead.onRead(offset, end - offset, blob.size());
         if (range == null) {
-            return;
+            return false;
         }
         for (int b = blob.blockOf(range[0]); b <= blob.blockOf(range[1] - 1); b++) {
             if (!blob.isPresent(b)) {
                 fetcher.demand(f.file(), blob, b, BlockFetcher.Priority.READAHEAD);
             }
         }
+        return true;
     }
 
     /**
@@ -260,7 +265,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
             return false;
         }
         for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
-            if (blob.ensureReadable(b) || fetcher.isStarted(blob, b)) {
+            if (blob.ensureReadable(b) || !fetcher.onlyPrefetchWants(blob, b)) {
                 return false;
             }
         }

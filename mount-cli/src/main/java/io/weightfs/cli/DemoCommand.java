@@ -37,7 +37,7 @@ import picocli.CommandLine.Option;
  * model served by {@code weightfs serve} on a free loopback port, mounted lazily, read before the
  * fill is done, waited for and verified, then fetched eagerly as well; everything removed after.
  */
-@Command(name = "demo", description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, description = {
     "Make a small sample model, serve it on a free loopback port, mount it, read before the background",
     "fill is done, wait, verify every byte, unmount; then fetch it eagerly too. Prints what happened and",
     "cleans up. Needs no network and no configuration (and root with /dev/fuse for the mount part)."

@@ -25,6 +25,7 @@ import picocli.CommandLine.Option;
 /** {@code weightfs fetch}: the eager download, for hosts where FUSE is not allowed. */
 @Command(
         name = "fetch",
+        mixinStandardHelpOptions = true,
         description = {
             "Download every file of the configured repos into DEST/<volume_folder>/, in parallel ranged parts.",
             "Each file is verified against its content hash before it is renamed into place; a second run",

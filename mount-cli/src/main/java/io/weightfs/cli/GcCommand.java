@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code weightfs gc}: removes what no node has used lately from the shared cache tier. */
-@Command(name = "gc", description = {
+@Command(name = "gc", mixinStandardHelpOptions = true, description = {
     "Remove what no node has used for an age from the shared cache tier: blobs with",
     "their block lists, manifests and profiles, and also abandoned uploads, expired",
     "leases and old quarantined files. A blob under a live upload lease, or used",
@@ -33,9 +33,17 @@ final class GcCommand implements Callable<Integer> {
      */
     private static final Duration USE_RESOLUTION = Duration.ofHours(1);
 
-    @Option(names = "--shared", required = true, paramLabel = "DIR",
+    @Option(names = "--shared", paramLabel = "DIR",
             description = "The shared tier's root: the directory that mounts name with --shared.")
     Path shared;
+
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "A node store to shrink to --store-max-size, least recently used complete blobs first.")
+    Path store;
+
+    @Option(names = "--store-max-size", paramLabel = "SIZE", converter = Sizes.class,
+            description = "With --store: the size to shrink the node store to.")
+    Long storeMaxSize;
 
     @Option(names = "--namespace", paramLabel = "ORG",
             description = "Collect only this organisation's namespace (default: every namespace under DIR).")
@@ -53,6 +61,16 @@ final class GcCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (shared == null && store == null) {
+            System.err.println("weightfs gc: say what to collect: --shared DIR (the shared tier) and/or --store DIR --store-max-size SIZE");
+            return Main.EXIT_USAGE;
+        }
+        if (store != null) {
+            int status = collectStore();
+            if (status != 0 || shared == null) {
+                return status;
+            }
+        }
         PrintStream out = System.out;
         if (unusedFor.compareTo(USE_RESOLUTION) < 0) {
             System.err.println("weightfs gc: warning: nodes record a use at most hourly, so an age under "
@@ -82,6 +100,27 @@ final class GcCommand implements Callable<Integer> {
         }
         out.println(summary(report, unusedFor));
         return report.failures().isEmpty() ? 0 : Main.EXIT_FAILED;
+    }
+
+    /** Shrinks a node store to --store-max-size. Blobs other daemons have open stay readable to them. */
+    private int collectStore() {
+        if (storeMaxSize == null) {
+            System.err.println("weightfs gc: --store needs --store-max-size SIZE (e.g. 200G)");
+            return Main.EXIT_USAGE;
+        }
+        if (dryRun) {
+            System.err.println("weightfs gc: --dry-run applies to --shared only; nothing was evicted from " + store);
+            return Main.EXIT_USAGE;
+        }
+        try (io.weightfs.store.BlockStore s = io.weightfs.store.BlockStore.open(store, io.weightfs.store.StoreOptions.DEFAULTS)) {
+            io.weightfs.store.BlockStore.Eviction e = s.evict(storeMaxSize, java.util.Set.of());
+            System.out.println("weightfs gc: evicted " + e.evicted().size() + " blobs from " + store + ": "
+                    + Sizes.format(e.bytesBefore()) + " -> " + Sizes.format(e.bytesAfter()));
+            return 0;
+        } catch (IOException e) {
+            System.err.println("weightfs gc: cannot collect the node store " + store + ": " + e.getMessage());
+            return Main.EXIT_FAILED;
+        }
     }
 
     /**

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             UmountCommand.class,
             WaitCommand.class,
             StatusCommand.class,
+            GcCommand.class,
             FetchCommand.class,
             ServeCommand.class,
             DemoCommand.class,

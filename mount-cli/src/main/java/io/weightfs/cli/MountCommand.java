@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code weightfs mount}: the lazy, read-only filesystem. */
-@Command(name = "mount", description = {
+@Command(name = "mount", mixinStandardHelpOptions = true, description = {
     "Mount the configured repos read-only at MOUNTPOINT. Every file is listed at its real size at once;",
     "reads fetch the blocks they need first while a background fill downloads and verifies everything.",
     "Runs in the foreground until SIGTERM/SIGINT or 'weightfs umount'; --background detaches."

@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
  */
 @Command(
         name = "serve",
+        mixinStandardHelpOptions = true,
         description = {
             "Serve DIR/<org>/<name>/... over the Hugging Face Hub's HTTP protocol, so that any Hub client"
                     + " (HF_ENDPOINT=http://HOST:PORT) can list and download it. LFS files are redirected to a second,"

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code weightfs status}: a mount's progress as a table. */
-@Command(name = "status", description = "Show a mount's per-file and total progress, sources and errors.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Show a mount's per-file and total progress, sources and errors.")
 final class StatusCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MOUNTPOINT")
     Path mountpoint;

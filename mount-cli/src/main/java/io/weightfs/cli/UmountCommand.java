@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 /** {@code weightfs umount}: unmounts, also a mount whose daemon died. */
-@Command(name = "umount", description = {
+@Command(name = "umount", mixinStandardHelpOptions = true, description = {
     "Unmount a weightfs mount. A daemon running in the foreground for it exits cleanly; a mount whose",
     "daemon died ('Transport endpoint is not connected') is cleared too."
 })

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code weightfs wait}: blocks until every file of a mount is local and verified. */
-@Command(name = "wait", description = {
+@Command(name = "wait", mixinStandardHelpOptions = true, description = {
     "Block until every file of the mount is local and verified, with progress. Exit status 0 when",
     "complete, 1 when a file failed (named), 3 on timeout. Reading MOUNTPOINT/.weightfs/wait does the",
     "same from any language."
