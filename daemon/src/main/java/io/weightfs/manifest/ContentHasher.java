@@ -48,7 +48,12 @@ public final class ContentHasher {
 
     public void update(ByteBuffer bytes) {
         seen += bytes.remaining();
-        digest.update(bytes);
+        if (bytes.hasArray()) {
+            digest.update(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+            bytes.position(bytes.limit());
+        } else {
+            digest.update(bytes);
+        }
     }
 
     public void update(byte[] bytes, int offset, int length) {
@@ -79,7 +84,9 @@ public final class ContentHasher {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             ContentHasher hasher = of(algorithm, size);
-            ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(READ_BUFFER_BYTES, Math.max(size, 1)));
+            // A heap buffer: MessageDigest.update(ByteBuffer) copies a direct buffer out 4 KiB at a
+            // time before the sha intrinsics see it, which costs more than the one read copy.
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(READ_BUFFER_BYTES, Math.max(size, 1)));
             long pos = 0;
             while (pos < size) {
                 buf.clear();

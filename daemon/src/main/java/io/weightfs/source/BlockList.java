@@ -53,8 +53,17 @@ public final class BlockList {
     /** Whether {@code bytes} (position to limit) are block {@code block}'s content. */
     public boolean matches(int block, ByteBuffer bytes) {
         MessageDigest d = sha256();
-        d.update(bytes.duplicate());
+        update(d, bytes.duplicate());
         return Arrays.equals(hashes[block], d.digest());
+    }
+
+    /** Digest a buffer; straight from its array when it has one (the fast path for the sha intrinsics). */
+    static void update(MessageDigest d, ByteBuffer b) {
+        if (b.hasArray()) {
+            d.update(b.array(), b.arrayOffset() + b.position(), b.remaining());
+        } else {
+            d.update(b);
+        }
     }
 
     byte[] encode() {
@@ -108,7 +117,7 @@ public final class BlockList {
             while (c.hasRemaining()) {
                 int n = (int) Math.min(c.remaining(), blockSize - inBlock);
                 ByteBuffer part = c.slice(c.position(), n);
-                digest.update(part);
+                BlockList.update(digest, part);
                 c.position(c.position() + n);
                 inBlock += n;
                 long blockLen = Math.min(blockSize, size - (long) next * blockSize);

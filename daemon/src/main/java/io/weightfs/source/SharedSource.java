@@ -100,7 +100,8 @@ public final class SharedSource implements Source {
             synchronized (this) {
                 if (allocated < BUFFERS) {
                     allocated++;
-                    return ByteBuffer.allocateDirect(Math.max(blockSize, SharedTier.BLOCK_SIZE));
+                    // Heap: the block is hashed before use, and digests read arrays fastest.
+                    return ByteBuffer.allocate(Math.max(blockSize, SharedTier.BLOCK_SIZE));
                 }
             }
             try {
@@ -112,7 +113,7 @@ public final class SharedSource implements Source {
         }
         if (b.capacity() < blockSize) {
             // A list written with bigger blocks than ours: a one-off buffer of its size.
-            return ByteBuffer.allocateDirect(blockSize);
+            return ByteBuffer.allocate(blockSize);
         }
         return b;
     }

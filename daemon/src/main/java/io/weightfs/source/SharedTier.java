@@ -277,7 +277,7 @@ public final class SharedTier {
             BlockList.Builder list = new BlockList.Builder(BLOCK_SIZE, size);
             try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
                     FileChannel out = FileChannel.open(tmpBlob, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = ByteBuffer.allocateDirect(COPY_BUFFER);
+                ByteBuffer buf = ByteBuffer.allocate(COPY_BUFFER);
                 long pos = 0;
                 while (pos < size) {
                     buf.clear();

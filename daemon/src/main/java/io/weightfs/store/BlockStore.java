@@ -416,7 +416,8 @@ public final class BlockStore implements AutoCloseable {
 
     private static ContentHash hashOf(Blob blob) throws IOException {
         ContentHasher h = ContentHasher.of(blob.hash().algorithm(), blob.size());
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+        // Heap, not direct: see ContentHasher.hashFile.
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
         long pos = 0;
         while (pos < blob.size()) {
             buf.clear();
