@@ -91,6 +91,11 @@ final class Readahead {
         return null;
     }
 
+    /** Whether a read at {@code offset} would continue one of the streams (without recording it). */
+    synchronized boolean continues(long offset) {
+        return find(offset) != null;
+    }
+
     /** The window of the stream a read at {@code offset} would continue, or 0 (for tests and status). */
     synchronized long windowAt(long offset) {
         Stream s = find(offset);

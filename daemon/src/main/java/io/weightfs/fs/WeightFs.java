@@ -176,9 +176,20 @@ public final class WeightFs implements FsOps, AutoCloseable {
                     recorder.record(f.file(), b * bs);
                 }
             }
-            int early = readBeforeStoreIsReady(f, dst, offset, end);
-            if (early >= 0) {
-                return early;
+            if (!store.ready().isDone()) {
+                // Before the index is open: a small file, or a read that is not (yet) part of a
+                // sequential stream, is served from the source; a stream waits for the store, or
+                // the bytes it reads now would be fetched a second time by its blocks.
+                boolean looksSequential = readahead != null && readahead.continues(offset);
+                if (!looksSequential || size <= READ_THROUGH_MAX) {
+                    if (readahead != null) {
+                        readahead.onRead(offset, end - offset, size);
+                    }
+                    int early = readBeforeStoreIsReady(f, dst, offset, end);
+                    if (early >= 0) {
+                        return early;
+                    }
+                }
             }
             Blob blob = store.blob(f.file().file().hash(), size);
             blob.noteUse();

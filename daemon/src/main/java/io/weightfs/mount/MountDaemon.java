@@ -128,6 +128,9 @@ public final class MountDaemon implements AutoCloseable {
 
     /** Resolves, mounts and starts the fill. Throws, having cleaned up, if any step fails. */
     public static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options) throws IOException {
+        // The store's index takes about a second to open: start it first, so it opens while the
+        // manifests are resolved (network) instead of after.
+        BlockStore store = BlockStore.open(options.storeDir(), options.store());
         ManifestStore manifests = new ManifestStore(options.storeDir().resolve("manifests"));
         ManifestResolver resolver = new ManifestResolver(hub, manifests,
                 options.shared().map(t -> new ManifestStore(t.manifestsDir())));
@@ -136,12 +139,13 @@ public final class MountDaemon implements AutoCloseable {
             try {
                 entries.add(resolver.resolve(e, tokens.resolve(e.secretName())));
             } catch (ManifestResolver.NothingMatchesException nothing) {
+                store.close();
                 throw nothing;
             } catch (IOException io) {
+                store.close();
                 throw new IOException(e.label() + ": " + io.getMessage(), io);
             }
         }
-        BlockStore store = BlockStore.open(options.storeDir(), options.store());
         BlockFetcher fetcher = null;
         Prefetcher prefetcher = null;
         AccessRecorder recorder = null;
