@@ -3,6 +3,7 @@ package io.weightfs.fs;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.weightfs.fetch.BlockFetcher;
+import io.weightfs.fetch.ForegroundGate;
 import io.weightfs.fetch.Prefetcher;
 import io.weightfs.manifest.ResolvedEntry;
 import io.weightfs.store.Blob;
@@ -203,7 +204,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
                     if (attempt == 1 && !streaming && readThrough(f, blob, dst, offset, end)) {
                         return dst.position() - startPos;
                     }
-                    if (!awaitBlocks(f, blob, offset, end)) {
+                    if (!awaitBlocks(f, blob, offset, end, streaming)) {
                         // The store is full: serve this read straight from the source.
                         ByteBuffer own = end - offset <= READ_THROUGH_MAX ? fetchDirect(f, offset, (int) (end - offset)) : null;
                         if (own == null) {
@@ -372,7 +373,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
      * Makes every block of {@code [offset, end)} readable, fetching missing ones at FOREGROUND
      * priority. Returns false if they cannot be cached because the store is below its free-space floor.
      */
-    private boolean awaitBlocks(FsTree.FileNode f, Blob blob, long offset, long end) throws IOException, FsException {
+    private boolean awaitBlocks(FsTree.FileNode f, Blob blob, long offset, long end, boolean streaming) throws IOException, FsException {
         for (int tries = 1; ; tries++) {
             List<CompletableFuture<Void>> waits = new ArrayList<>();
             for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
@@ -384,7 +385,9 @@ public final class WeightFs implements FsOps, AutoCloseable {
                 return true;
             }
             foregroundWaits.incrementAndGet();
-            try (var waiting = fetcher.foregroundWaiting()) {
+            // A random read pauses the fill while it waits; a sequential stream does not: the fill
+            // runs in the order streams read, so pausing it would only slow the stream down.
+            try (var waiting = streaming ? ForegroundGate.Waiting.NONE : fetcher.foregroundWaiting()) {
                 CompletableFuture.anyOf(CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new)), closing).get();
                 if (closing.isDone()) {
                     throw new FsException(FsException.Kind.IO, "weightfs is unmounting");
