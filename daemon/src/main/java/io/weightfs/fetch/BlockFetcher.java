@@ -288,6 +288,14 @@ public final class BlockFetcher implements AutoCloseable {
         boolean waited = false;
         while (!closed) {
             if (w.blob.claimFetch(w.block)) {
+                // The claim may be free because its holder just finished: look again before downloading.
+                if (w.blob.isPresentAnywhere(w.block)) {
+                    w.blob.releaseClaim(w.block);
+                    if (waited) {
+                        fetchedByOthers.incrementAndGet();
+                    }
+                    return false;
+                }
                 if (waited) {
                     othersTookOver.incrementAndGet();
                 }

@@ -14,8 +14,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Choice.</b> For each tier a rolling estimate of latency and throughput (exponentially
  * weighted over recent reads) predicts {@code latency + length / throughput}; the smaller wins. A
- * tier whose estimate is older than {@link #STALE_MILLIS} gets the next read regardless, so a tier
- * that was slow once is measured again instead of being written off; no fixed threshold, no coin.
+ * tier whose estimate is older than {@link #STALE_MILLIS} gets one read (one block) to measure it
+ * again, so a tier that was slow once is not written off; no fixed threshold, no coin.
  *
  * <p>Thread-safe: the estimates are synchronized, no lock is held during a read.
  */
@@ -92,14 +92,20 @@ public final class TieredSource implements Source {
     private boolean preferShared(long length, long now) {
         double s = sharedEstimate.predictMillis(length, now);
         double h = hubEstimate.predictMillis(length, now);
-        // Unknown or stale estimates are NaN: measure that tier (the shared tier first).
-        if (Double.isNaN(s)) {
-            return true;
+        boolean sharedKnown = !Double.isNaN(s);
+        boolean hubKnown = !Double.isNaN(h);
+        if (sharedKnown && hubKnown) {
+            return s <= h;
         }
-        if (Double.isNaN(h)) {
-            return false;
+        if (!sharedKnown && !hubKnown) {
+            return true; // the shared tier first: normally the fast one, and it spares the Hub
         }
-        return s <= h;
+        // One tier's estimate is unknown or stale: one read measures it, concurrent reads do not
+        // all rush there (a read in flight has not reported yet).
+        if (!hubKnown) {
+            return !hubEstimate.claimProbe(now);
+        }
+        return sharedEstimate.claimProbe(now);
     }
 
     /** A rolling latency and throughput estimate of one tier. */
@@ -112,6 +118,16 @@ public final class TieredSource implements Source {
         private double latencyMillis = Double.NaN;
         private double bytesPerMilli = Double.NaN;
         private long updatedAt = Long.MIN_VALUE;
+        private long probedAt = Long.MIN_VALUE;
+
+        /** Allows one measuring read per {@link #STALE_MILLIS}; false if one was allowed recently. */
+        synchronized boolean claimProbe(long now) {
+            if (probedAt != Long.MIN_VALUE && now - probedAt <= STALE_MILLIS) {
+                return false;
+            }
+            probedAt = now;
+            return true;
+        }
 
         synchronized void record(long bytes, long nanos, long now) {
             double millis = Math.max(0.001, nanos / 1e6);

@@ -114,7 +114,11 @@ class SharedTierEndToEndTest {
             }
             long total = WEIGHTS.size() + 19;
             long fromHub = serve.stats().get("bodyBytes").getAsLong();
-            assertTrue(fromHub <= total + total / 10, "the Hub sent " + fromHub + " bytes for a model of " + total);
+            // Once, plus at most one 8 MiB block per later node: each measures the Hub once to
+            // compare the tiers (a real model is thousands of blocks; this one is three).
+            long probes = 2L * (8 << 20);
+            assertTrue(fromHub <= total + probes, "the Hub sent " + fromHub + " bytes for a model of " + total
+                    + "\nnode a:\n" + a.output() + "\nnode b:\n" + b.output() + "\nnode c:\n" + c.output());
         }
     }
 
