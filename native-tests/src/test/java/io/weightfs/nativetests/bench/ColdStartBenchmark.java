@@ -120,6 +120,7 @@ public final class ColdStartBenchmark {
             rc = 1;
         } finally {
             b.emergencyCleanup();
+            b.deleteStores();
         }
         String md = b.report();
         System.out.println(md);
@@ -1045,6 +1046,18 @@ public final class ColdStartBenchmark {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The stores and downloads of the run (GiBs); the model and the logs stay for the next run. */
+    private void deleteStores() {
+        for (String d : new String[] {"store-p1", "store-complete", "store-p3", "store-p4", "store-fetch", "store-record",
+            "store-profile", "store-p5", "dl", "dest", "refsrc"}) {
+            try {
+                delete(run.resolve(d));
+            } catch (IOException e) {
+                System.err.println("[bench] could not delete " + run.resolve(d) + ": " + e.getMessage());
+            }
         }
     }
 
