@@ -108,8 +108,11 @@ public final class ManifestStore {
         return repoDir(repoId).resolve("refs").resolve(java.net.URLEncoder.encode(revision, StandardCharsets.UTF_8));
     }
 
-    /** Writes to a sibling temporary file, syncs it, and renames it over {@code target}. */
-    static void writeAtomically(Path target, String content) throws IOException {
+    /**
+     * Writes to a sibling temporary file, syncs it, and renames it over {@code target}: readers see
+     * the old content or the new, never a torn file. Shared by every small JSON file weightfs keeps.
+     */
+    public static void writeAtomically(Path target, String content) throws IOException {
         Files.createDirectories(target.getParent());
         Path tmp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
