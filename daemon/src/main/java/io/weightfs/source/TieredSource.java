@@ -13,9 +13,9 @@ import org.slf4j.LoggerFactory;
  * bad block (which it quarantines).
  *
  * <p><b>Choice.</b> For each tier a rolling estimate of latency and throughput (exponentially
- * weighted over recent reads) predicts {@code latency + length / throughput}; the smaller wins. A
- * tier whose estimate is older than {@link #STALE_MILLIS} gets one read (one block) to measure it
- * again, so a tier that was slow once is not written off; no fixed threshold, no coin.
+ * weighted over recent reads) predicts {@code latency + length / throughput}; the smaller wins.
+ * The Hub is measured only by reads that need it anyway; while its estimate is unknown the shared
+ * tier, which has the blob, is used (see {@link #preferShared}).
  *
  * <p>Thread-safe: the estimates are synchronized, no lock is held during a read.
  */
@@ -89,23 +89,29 @@ public final class TieredSource implements Source {
         hubBytes.addAndGet(length);
     }
 
-    private boolean preferShared(long length, long now) {
+    /**
+     * Whether a read of a blob the shared tier has should go there. The Hub is never read just to
+     * measure it: its estimate comes only from reads that needed the Hub anyway (blobs the tier
+     * lacks, fallbacks), so a node whose tier has every blob downloads nothing from the Hub. The
+     * shared tier, cheap to ask, gets one measuring read per {@link #STALE_MILLIS} when its own
+     * estimate is unknown or stale while the Hub's is known.
+     */
+    boolean preferShared(long length, long now) {
         double s = sharedEstimate.predictMillis(length, now);
         double h = hubEstimate.predictMillis(length, now);
-        boolean sharedKnown = !Double.isNaN(s);
-        boolean hubKnown = !Double.isNaN(h);
-        if (sharedKnown && hubKnown) {
-            return s <= h;
+        if (Double.isNaN(h)) {
+            return true;
         }
-        if (!sharedKnown && !hubKnown) {
-            return true; // the shared tier first: normally the fast one, and it spares the Hub
+        if (Double.isNaN(s)) {
+            // One read measures the shared tier; concurrent reads meanwhile keep to the known Hub.
+            return sharedEstimate.claimProbe(now);
         }
-        // One tier's estimate is unknown or stale: one read measures it, concurrent reads do not
-        // all rush there (a read in flight has not reported yet).
-        if (!hubKnown) {
-            return !hubEstimate.claimProbe(now);
-        }
-        return sharedEstimate.claimProbe(now);
+        return s <= h;
+    }
+
+    /** For tests: what the tier choice has learnt of each tier. */
+    void recordForTest(boolean sharedTier, long bytes, long nanos, long now) {
+        (sharedTier ? sharedEstimate : hubEstimate).record(bytes, nanos, now);
     }
 
     /** A rolling latency and throughput estimate of one tier. */

@@ -47,6 +47,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * fails a test that left one and clears it, so one broken test cannot break the next. Waits are
  * bounded; nothing sleeps to synchronise.
  */
+@io.weightfs.testing.RequiresFuse
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FuseMountTest {
     private static final long MIB = 1 << 20;

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * through the real jar, and every byte and every listed hash must match the source directory.
  *
  * <p>Needs Node and npm; the package is installed into {@code target/npm} once (npm's own cache
- * makes later installs cheap). Skipped only when npm is not installed.
+ * makes later installs cheap). Skipped, visibly, only when npm is not installed outside CI.
  */
 class HfHubJsConformanceTest {
     private static final String REPO = "conformance/sample";
@@ -50,6 +50,13 @@ class HfHubJsConformanceTest {
     @Test
     void huggingfaceJs_listsAndDownloadsEveryFile_byteForByte() throws Exception {
         Path npm = onPath("npm");
+        if (npm == null && System.getenv("CI") != null) {
+            // ./test.sh installs Node.js and npm: in CI their absence is a broken setup, not a skip.
+            throw new AssertionError("npm is not installed although ./test.sh installs it (CI is set)");
+        }
+        if (npm == null) {
+            System.err.println("SKIPPED HfHubJsConformanceTest: npm is not installed; ./test.sh installs it (apt-get install nodejs npm)");
+        }
         Assumptions.assumeTrue(npm != null, "npm is not installed; install Node.js (20+) to run the huggingface.js conformance test");
         Path node = onPath("node");
         assertNotNull(node, "npm is installed but node is not on PATH");

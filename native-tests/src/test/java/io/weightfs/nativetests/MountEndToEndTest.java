@@ -37,6 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code weightfs mount} as a real process, against {@code weightfs serve} as a real process, read
  * through a real FUSE mount with both bindings.
  */
+@io.weightfs.testing.RequiresFuse
 class MountEndToEndTest {
     private static final Map<String, String> FAST_RETRY = Map.of("WEIGHTFS_RETRY_BASE_MS", "20");
     private static final Duration WAIT = Duration.ofMinutes(3);

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Two daemons (two mounts, as two pods on one node) on one node store. */
+@io.weightfs.testing.RequiresFuse
 class NodeStoreSharingTest {
     private static final PatternContent WEIGHTS = new PatternContent(51, 16L * (1 << 20) + 99);
 

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The priority scheduler and access profiles, through real serve and mount processes. */
+@io.weightfs.testing.RequiresFuse
 class SchedulerEndToEndTest {
     private static final Map<String, String> FAST_RETRY = Map.of("WEIGHTFS_RETRY_BASE_MS", "20");
     private static final int BLOCK_BYTES = 1 << 20;

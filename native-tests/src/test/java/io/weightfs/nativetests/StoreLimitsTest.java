@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** --store-max-size and the free-space floor, through real processes. */
+@io.weightfs.testing.RequiresFuse
 class StoreLimitsTest {
     private static final PatternContent A = new PatternContent(61, 6L << 20);
     private static final PatternContent B = new PatternContent(62, 6L << 20);
