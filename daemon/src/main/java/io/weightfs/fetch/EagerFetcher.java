@@ -3,9 +3,12 @@ package io.weightfs.fetch;
 import io.weightfs.manifest.ContentHash;
 import io.weightfs.manifest.ContentHasher;
 import io.weightfs.source.RepoFile;
+import io.weightfs.source.SharedTier;
 import io.weightfs.source.Source;
+import io.weightfs.store.Blob;
+import io.weightfs.store.BlockStore;
+import io.weightfs.store.StoreOptions;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -15,58 +18,73 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The eager download ({@code weightfs fetch}): every file into its destination path, in parallel
- * ranged parts, each file verified against its content hash before it is renamed into place. A file
- * at its final path is therefore always complete and verified; a crash leaves at most a hidden
- * {@code .<name>.weightfs-incomplete} beside it, which the next run replaces.
+ * The eager download ({@code weightfs fetch}) on the same pipeline as the mount: the files'
+ * blobs are filled by a {@link BlockFetcher} and a {@link Prefetcher} (runs of blocks pulled in
+ * large reads, hashed as they are written, durable progress in a state file), and each file is
+ * moved into place only once its content verified. A file at its final path is therefore always
+ * complete and verified.
  *
- * <p><b>Threads.</b> {@code connections} part workers pull parts from one queue (files ordered
- * small first, so config and tokenizer files land before the weights) and write them with
- * positional writes; the worker that lands a file's last part hands the file to the verify pool
- * ({@code verifyThreads}), which hashes it, renames it and records the verification. The calling
- * thread only waits. Nothing is held in memory beyond the source's stream buffers.
+ * <p><b>Where the bytes go first.</b> Without a node store, each blob is filled in a hidden
+ * temporary file beside its destination ({@code .wfs-<hash>.incomplete} with its
+ * {@code .state}, names that stay far below 255 bytes whatever the destination's name), which
+ * a crashed run's successor resumes from the last durable byte, and which is renamed into place
+ * when verified. With a node store ({@code --store}), the node store is filled (and read: blobs it
+ * has are not fetched again) like a mount fills it, and verified blobs are copied out
+ * (in-kernel, {@code copy_file_range}).
  *
  * <p><b>Re-runs.</b> A verified file carries a {@code user.weightfs.verified} extended attribute
  * (hash, size, mtime). A later run trusts a file whose attribute still matches and re-hashes one
- * without it (a filesystem without user xattrs, or a file copied in by hand): either way, nothing
- * is downloaded for a file that is already right.
+ * without it: either way, nothing is downloaded for a file that is already right.
+ *
+ * <p><b>Threads.</b> The fetcher's workers download; a verify pool checks existing files; one
+ * thread moves verified files into place. The calling thread only waits.
  */
 public final class EagerFetcher {
     private static final Logger LOG = LoggerFactory.getLogger(EagerFetcher.class);
     private static final String XATTR = "weightfs.verified";
-    static final String INCOMPLETE_SUFFIX = ".weightfs-incomplete";
-    /** A file whose hash does not match is downloaded once more before it counts as failed. */
-    private static final int MAX_ATTEMPTS = 2;
+    static final String INCOMPLETE_SUFFIX = ".incomplete";
+    static final String INCOMPLETE_PREFIX = ".wfs-";
 
     /**
-     * @param connections parallel ranged requests
-     * @param partSize bytes per ranged request; a multiple of nothing in particular, but large
-     *     enough that a request's latency is small next to its transfer
-     * @param verifyThreads threads hashing finished files
+     * @param connections parallel ranged requests at most (the tuner climbs to them while they help)
+     * @param blockSize the unit of durable progress and of claims
+     * @param timeout the whole fetch's deadline (zero: none); files not verified by then fail
+     * @param retryBase the first retry delay of a blob whose fetch or hash failed
      */
-    public record Options(int connections, long partSize, int verifyThreads) {
-        /** 8 parallel 8 MiB parts keep a loopback or LAN link full on 2 cores (PLATFORM.md). */
-        public static final Options DEFAULTS = new Options(8, 8L << 20, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    public record Options(int connections, int blockSize, Duration timeout, Duration retryBase) {
+        public static final Options DEFAULTS = new Options(8, StoreOptions.DEFAULT_BLOCK_SIZE, Duration.ZERO, Prefetcher.DEFAULT_RETRY_BASE);
 
         public Options {
-            if (connections < 1 || partSize < 1 || verifyThreads < 1) {
-                throw new IllegalArgumentException("connections, partSize and verifyThreads must be >= 1");
+            if (connections < 1 || blockSize < 4096 || timeout.isNegative()) {
+                throw new IllegalArgumentException("connections >= 1, a block size of at least 4 KiB and a non-negative timeout, please");
             }
+        }
+
+        public Options withConnections(int n) {
+            return new Options(n, blockSize, timeout, retryBase);
+        }
+
+        public Options withTimeout(Duration t) {
+            return new Options(connections, blockSize, t, retryBase);
         }
     }
 
@@ -85,228 +103,290 @@ public final class EagerFetcher {
 
     private final Source source;
     private final Options options;
+    private final BlockStore nodeStore;
+    private final Optional<SharedTier> shared;
 
+    /** An eager fetch that stages each file beside its destination. */
     public EagerFetcher(Source source, Options options) {
+        this(source, options, null, Optional.empty());
+    }
+
+    /**
+     * @param nodeStore the node store to fill and read (null: stage beside the destinations)
+     * @param shared the region's shared tier (leases, so nodes fetching together fetch each blob once)
+     */
+    public EagerFetcher(Source source, Options options, BlockStore nodeStore, Optional<SharedTier> shared) {
         this.source = source;
         this.options = options;
+        this.nodeStore = nodeStore;
+        this.shared = shared;
+    }
+
+    /** The hidden file a blob is filled in before it is renamed to {@code destination}. */
+    static Path stagingPath(Path destination, ContentHash hash) {
+        return destination.resolveSibling(INCOMPLETE_PREFIX + hash.hex().substring(0, 24) + INCOMPLETE_SUFFIX);
     }
 
     /** Fetches every job; returns when each file is verified or has failed. */
     public List<Outcome> fetch(List<Job> jobs, FetchProgress progress) throws InterruptedException {
-        List<FileState> files = new ArrayList<>();
-        for (Job j : jobs) {
-            files.add(new FileState(j));
+        List<Job> sorted = new ArrayList<>(jobs);
+        sorted.sort(Comparator.comparingLong((Job j) -> j.file().size()).thenComparing(Job::destination));
+        progress.begin(sorted.size(), sorted.stream().mapToLong(j -> j.file().size()).sum());
+        Map<Job, Outcome> outcomes = new ConcurrentHashMap<>();
+        List<Job> needed = checkExisting(sorted, progress, outcomes);
+        // One fetch per content hash; every destination of it gets the verified bytes.
+        Map<ContentHash, List<Job>> byHash = new LinkedHashMap<>();
+        for (Job j : needed) {
+            byHash.computeIfAbsent(j.file().file().hash(), h -> new ArrayList<>()).add(j);
         }
-        files.sort(Comparator.comparingLong((FileState f) -> f.job.file().size()).thenComparing(f -> f.job.destination()));
-        progress.begin(files.size(), jobs.stream().mapToLong(j -> j.file().size()).sum());
-
-        BlockingQueue<Part> parts = new LinkedBlockingQueue<>();
-        CountDownLatch done = new CountDownLatch(files.size());
-        ExecutorService workers = Executors.newFixedThreadPool(options.connections(), named("weightfs-fetch"));
-        ExecutorService verifiers = Executors.newFixedThreadPool(options.verifyThreads(), named("weightfs-verify"));
-        Run run = new Run(parts, done, verifiers, progress);
-        try {
-            // Existing files are checked on the verify pool too: re-hashing is CPU work.
-            for (FileState f : files) {
-                verifiers.execute(() -> run.checkExisting(f));
-            }
-            for (int i = 0; i < options.connections(); i++) {
-                workers.execute(run::workLoop);
-            }
-            done.await();
-        } finally {
-            run.stopping.set(true);
-            workers.shutdownNow();
-            verifiers.shutdownNow();
+        if (!byHash.isEmpty()) {
+            fill(byHash, progress, outcomes);
         }
         List<Outcome> out = new ArrayList<>();
-        for (FileState f : files) {
-            out.add(new Outcome(f.job, f.status, f.error));
+        for (Job j : sorted) {
+            out.add(outcomes.getOrDefault(j, new Outcome(j, Status.FAILED, "not finished")));
         }
         return out;
     }
 
-    /** Mutable per-file state. Fields are written by one thread at a time, handed over through queues. */
-    private static final class FileState {
-        final Job job;
-        final Path temp;
-        final AtomicInteger remainingParts = new AtomicInteger();
-        final AtomicBoolean failed = new AtomicBoolean();
-        volatile FileChannel channel;
-        volatile int attempts;
-        volatile Status status = Status.FAILED;
-        volatile String error;
-
-        FileState(Job job) {
-            this.job = job;
-            Path dest = job.destination();
-            this.temp = dest.resolveSibling("." + dest.getFileName() + INCOMPLETE_SUFFIX);
-        }
-    }
-
-    private record Part(FileState file, long offset, long length) {}
-
-    /** Shared state of one {@link #fetch} call. */
-    private final class Run {
-        final BlockingQueue<Part> parts;
-        final CountDownLatch done;
-        final ExecutorService verifiers;
-        final FetchProgress progress;
-        final AtomicBoolean stopping = new AtomicBoolean();
-
-        Run(BlockingQueue<Part> parts, CountDownLatch done, ExecutorService verifiers, FetchProgress progress) {
-            this.parts = parts;
-            this.done = done;
-            this.verifiers = verifiers;
-            this.progress = progress;
-        }
-
-        void checkExisting(FileState f) {
-            try {
-                Path dest = f.job.destination();
-                if (Files.isRegularFile(dest) && Files.size(dest) == f.job.file().size()) {
-                    ContentHash want = f.job.file().file().hash();
-                    if (recordedAs(dest, want) || ContentHasher.hashFile(dest, want.algorithm()).equals(want)) {
-                        record(dest, want);
-                        finish(f, Status.ALREADY_VERIFIED, null);
-                        progress.alreadyPresent(f.job.file().size());
-                        return;
-                    }
-                    LOG.info("{} exists but does not match {}; downloading it again", dest, want);
-                }
-                start(f);
-            } catch (IOException | RuntimeException e) {
-                fail(f, "cannot check or prepare " + f.job.destination() + ": " + e.getMessage());
+    /** Finds the destinations that are already right; returns the jobs still to do. */
+    private List<Job> checkExisting(List<Job> jobs, FetchProgress progress, Map<Job, Outcome> outcomes) throws InterruptedException {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()),
+                Thread.ofPlatform().daemon(true).name("weightfs-verify-existing-", 0).factory());
+        try {
+            List<Future<Boolean>> done = new ArrayList<>();
+            for (Job j : jobs) {
+                done.add(pool.submit(() -> alreadyRight(j)));
             }
-        }
-
-        /** Creates the temporary file at its final size and queues its parts. */
-        void start(FileState f) throws IOException {
-            Files.createDirectories(f.job.destination().getParent());
-            Files.deleteIfExists(f.temp);
-            long size = f.job.file().size();
-            FileChannel ch = FileChannel.open(f.temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-            if (size > 0) {
-                // Sparse: the file has its final size at once and parts land anywhere in it.
-                ch.write(ByteBuffer.wrap(new byte[1]), size - 1);
-            }
-            f.channel = ch;
-            f.attempts++;
-            long partSize = options.partSize();
-            int n = (int) ((size + partSize - 1) / partSize);
-            if (n == 0) {
-                verifiers.execute(() -> verify(f));
-                return;
-            }
-            f.remainingParts.set(n);
-            for (long off = 0; off < size; off += partSize) {
-                parts.add(new Part(f, off, Math.min(partSize, size - off)));
-            }
-        }
-
-        void workLoop() {
-            while (!stopping.get()) {
-                Part p;
+            List<Job> needed = new ArrayList<>();
+            for (int i = 0; i < jobs.size(); i++) {
+                Job j = jobs.get(i);
+                boolean right;
                 try {
-                    p = parts.take();
-                } catch (InterruptedException e) {
-                    return;
-                }
-                FileState f = p.file();
-                if (f.failed.get()) {
+                    right = done.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    outcomes.put(j, fail(j, progress, "cannot check " + j.destination() + ": " + e.getCause().getMessage()));
                     continue;
                 }
-                try {
-                    FileChannel ch = f.channel;
-                    source.read(f.job.file(), p.offset(), p.length(), (position, bytes) -> {
-                        int n = bytes.remaining();
-                        while (bytes.hasRemaining()) {
-                            position += ch.write(bytes, position);
-                        }
-                        progress.downloaded(n);
-                    });
-                    if (f.remainingParts.decrementAndGet() == 0) {
-                        verifiers.execute(() -> verify(f));
-                    }
-                } catch (InterruptedIOException e) {
-                    if (stopping.get()) {
-                        return;
-                    }
-                    fail(f, "interrupted downloading " + f.job.file().describe());
-                } catch (IOException | RuntimeException e) {
-                    fail(f, "downloading " + f.job.file().describe() + " failed: " + e.getMessage());
+                if (right) {
+                    progress.alreadyPresent(j.file().size());
+                    progress.fileDone();
+                    outcomes.put(j, new Outcome(j, Status.ALREADY_VERIFIED, null));
+                } else {
+                    needed.add(j);
                 }
             }
-        }
-
-        /** Hashes the finished temporary file; renames it into place if right, retries once if not. */
-        void verify(FileState f) {
-            ContentHash want = f.job.file().file().hash();
-            try {
-                FileChannel ch = f.channel;
-                ch.force(true);
-                ch.close();
-                ContentHash got = ContentHasher.hashFile(f.temp, want.algorithm());
-                if (!got.equals(want)) {
-                    Files.deleteIfExists(f.temp);
-                    String msg = "content hash mismatch for " + f.job.file().describe() + ": expected " + want
-                            + ", received bytes hash to " + got;
-                    progress.hashMismatch();
-                    if (f.attempts < MAX_ATTEMPTS) {
-                        LOG.warn("{}; discarded, downloading it again", msg);
-                        progress.retrying(f.job.file().size());
-                        start(f);
-                        return;
-                    }
-                    fail(f, msg + " (after " + f.attempts + " attempts; the bytes were discarded, nothing was written to "
-                            + f.job.destination() + ")");
-                    return;
-                }
-                moveIntoPlace(f.temp, f.job.destination());
-                record(f.job.destination(), want);
-                finish(f, Status.DOWNLOADED, null);
-            } catch (IOException | RuntimeException e) {
-                fail(f, "verifying " + f.job.file().describe() + " failed: " + e.getMessage());
-            }
-        }
-
-        void fail(FileState f, String message) {
-            if (!f.failed.compareAndSet(false, true)) {
-                return;
-            }
-            LOG.error("{}", message);
-            FileChannel ch = f.channel;
-            try {
-                if (ch != null) {
-                    ch.close();
-                }
-                Files.deleteIfExists(f.temp);
-            } catch (IOException e) {
-                LOG.warn("cannot remove {}: {}", f.temp, e.toString());
-            }
-            progress.failed();
-            finish(f, Status.FAILED, message);
-        }
-
-        void finish(FileState f, Status status, String error) {
-            f.status = status;
-            f.error = error;
-            if (status != Status.FAILED) {
-                progress.fileDone();
-            }
-            done.countDown();
+            return needed;
+        } finally {
+            pool.shutdownNow();
         }
     }
 
-    private static void moveIntoPlace(Path temp, Path dest) throws IOException {
-        try {
-            Files.move(temp, dest, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temp, dest, StandardCopyOption.REPLACE_EXISTING);
+    private static boolean alreadyRight(Job j) throws IOException {
+        Path dest = j.destination();
+        if (!Files.isRegularFile(dest) || Files.size(dest) != j.file().size()) {
+            return false;
         }
-        // The rename itself must survive a power cut, or the next run would miss the file.
-        try (FileChannel dir = FileChannel.open(dest.getParent(), StandardOpenOption.READ)) {
-            dir.force(true);
+        ContentHash want = j.file().file().hash();
+        if (recordedAs(dest, want) || ContentHasher.hashFile(dest, want.algorithm()).equals(want)) {
+            record(dest, want);
+            return true;
+        }
+        LOG.info("{} exists but does not match {}; downloading it again", dest, want);
+        return false;
+    }
+
+    private static Outcome fail(Job j, FetchProgress progress, String message) {
+        LOG.error("{}", message);
+        progress.failed();
+        return new Outcome(j, Status.FAILED, message);
+    }
+
+    /** Fills the blobs of {@code byHash} through the pipeline and moves each into place as it verifies. */
+    private void fill(Map<ContentHash, List<Job>> byHash, FetchProgress progress, Map<Job, Outcome> outcomes) throws InterruptedException {
+        Map<ContentHash, Path> staging = new ConcurrentHashMap<>();
+        for (Map.Entry<ContentHash, List<Job>> e : byHash.entrySet()) {
+            staging.put(e.getKey(), stagingPath(e.getValue().get(0).destination(), e.getKey()));
+        }
+        StoreOptions storeOptions = new StoreOptions(options.blockSize(), StoreOptions.DEFAULT_SYNC_INTERVAL_MILLIS, 0, 0);
+        BlockStore store = nodeStore != null ? nodeStore
+                : BlockStore.staging(byHash.values().iterator().next().get(0).destination().getParent(), storeOptions, staging::get);
+        java.util.Set<ContentHash> moved = ConcurrentHashMap.newKeySet();
+        ExecutorService mover = Executors.newSingleThreadExecutor(Thread.ofPlatform().daemon(true).name("weightfs-fetch-move").factory());
+        BlockFetcher fetcher = new BlockFetcher(source, new BlockFetcher.Options(options.connections(), 1, Math.max(1, options.connections() / 4),
+                BlockFetcher.Scheduling.PRIORITY), Clock.systemUTC());
+        fetcher.onDelivered(progress::downloaded);
+        BlockStore.BlobListener mover2 = new BlockStore.BlobListener() {
+            @Override
+            public void blobVerified(Blob blob) {
+                List<Job> js = byHash.get(blob.hash());
+                if (js != null && moved.add(blob.hash())) {
+                    mover.execute(() -> moveIntoPlace(store, blob, js, progress, outcomes));
+                }
+            }
+
+            @Override
+            public void blobCorrupt(Blob blob, ContentHash actual) {
+                if (byHash.containsKey(blob.hash())) {
+                    progress.hashMismatch();
+                    progress.retrying(blob.size());
+                }
+            }
+        };
+        store.addListener(mover2);
+        List<RepoFile> files = new ArrayList<>();
+        for (Map.Entry<ContentHash, List<Job>> e : byHash.entrySet()) {
+            RepoFile f = e.getValue().get(0).file();
+            files.add(f);
+            try {
+                Blob b = store.blob(f.file().hash(), f.size());
+                if (b.isVerifiedDurably() && moved.add(b.hash())) {
+                    // Verified already (the node store had it, or a run crashed before moving it): no event will come.
+                    List<Job> js = e.getValue();
+                    mover.execute(() -> moveIntoPlace(store, b, js, progress, outcomes));
+                }
+                long kept = b.isVerified() ? f.size() : b.presentBytes();
+                if (kept > 0) {
+                    progress.alreadyPresent(kept);
+                    LOG.info("{}: {} of {} bytes kept from an earlier run", f.describe(), kept, f.size());
+                }
+            } catch (IOException ex) {
+                for (Job j : e.getValue()) {
+                    outcomes.put(j, fail(j, progress, "cannot prepare " + staging.get(e.getKey()) + ": " + ex.getMessage()));
+                }
+            }
+        }
+        Prefetcher fill = new Prefetcher(store, fetcher, files, List.of(), options.connections() * BlockFetcher.Options.DEFAULT_MAX_RUN_BLOCKS * 2,
+                options.retryBase(), shared);
+        try {
+            fill.start();
+            try {
+                if (options.timeout().isZero()) {
+                    fill.completion().get();
+                } else {
+                    fill.completion().get(options.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                }
+            } catch (java.util.concurrent.ExecutionException impossible) {
+                throw new IllegalStateException(impossible);
+            } catch (TimeoutException e) {
+                LOG.error("weightfs fetch: not finished within --timeout {} s", options.timeout().toSeconds());
+            }
+            mover.shutdown();
+            mover.awaitTermination(10, TimeUnit.MINUTES);
+            for (Map.Entry<ContentHash, List<Job>> e : byHash.entrySet()) {
+                for (Job j : e.getValue()) {
+                    if (outcomes.containsKey(j)) {
+                        continue;
+                    }
+                    String why = fill.failure(e.getKey()).map(w -> "downloading " + j.file().describe() + " failed: " + w
+                            + " (nothing was written to " + j.destination() + ")")
+                            .orElse("not verified within --timeout " + options.timeout().toSeconds() + " s; what arrived is kept in "
+                                    + staging.get(e.getKey()) + " for the next run");
+                    outcomes.put(j, fail(j, progress, why));
+                }
+                if (nodeStore == null) {
+                    dropIfEmpty(store, e.getKey(), byHash.get(e.getKey()).get(0).file().size(), staging.get(e.getKey()));
+                }
+            }
+        } finally {
+            mover.shutdownNow();
+            fill.close();
+            fetcher.close();
+            store.removeListener(mover2);
+            if (nodeStore == null) {
+                store.close();
+            }
+        }
+    }
+
+    /**
+     * A blob that failed with nothing of it kept (wrong content, a source that never had it)
+     * leaves no temporary file behind; one with durable progress is kept for the next run.
+     */
+    private static void dropIfEmpty(BlockStore store, ContentHash h, long size, Path staged) {
+        try {
+            Optional<Blob> b = store.openedBlob(h);
+            if (b.isPresent() && (b.get().isVerified() || b.get().presentBytes() > 0 || anyDurable(b.get()))) {
+                return;
+            }
+            if (b.isPresent()) {
+                store.release(b.get());
+            }
+            Files.deleteIfExists(staged);
+            Files.deleteIfExists(staged.resolveSibling(staged.getFileName() + ".state"));
+        } catch (IOException e) {
+            LOG.debug("cannot remove {}: {}", staged, e.toString());
+        }
+    }
+
+    private static boolean anyDurable(Blob b) {
+        for (int i = 0; i < b.blockCount(); i++) {
+            if (b.durableBytes(i) > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A verified blob: its first destination gets the file (renamed or copied), the others copies. */
+    private void moveIntoPlace(BlockStore store, Blob blob, List<Job> jobs, FetchProgress progress, Map<Job, Outcome> outcomes) {
+        ContentHash h = blob.hash();
+        for (int i = 0; i < jobs.size(); i++) {
+            Job j = jobs.get(i);
+            Path dest = j.destination();
+            try {
+                Files.createDirectories(dest.getParent());
+                if (nodeStore == null && i == 0) {
+                    // The blob stays open (and registered, so nothing opens it afresh) until the end;
+                    // its file is renamed into place and its state is no longer needed.
+                    Path staged = stagingPath(dest, h);
+                    atomicMove(staged, dest);
+                    Files.deleteIfExists(staged.resolveSibling(staged.getFileName() + ".state"));
+                } else {
+                    Path from = nodeStore != null ? store.blobPath(h) : jobs.get(0).destination();
+                    copyIntoPlace(from, dest, h);
+                }
+                syncDir(dest.getParent());
+                record(dest, h);
+                progress.fileDone();
+                outcomes.put(j, new Outcome(j, Status.DOWNLOADED, null));
+            } catch (IOException | RuntimeException e) {
+                outcomes.put(j, fail(j, progress, "moving the verified " + j.file().describe() + " into place at " + dest + " failed: "
+                        + e.getMessage()));
+            }
+        }
+    }
+
+    /** Copies {@code from} beside {@code dest} in the kernel (copy_file_range), syncs, renames into place. */
+    private static void copyIntoPlace(Path from, Path dest, ContentHash h) throws IOException {
+        Path tmp = stagingPath(dest, h).resolveSibling(INCOMPLETE_PREFIX + h.hex().substring(0, 24) + ".copy" + INCOMPLETE_SUFFIX);
+        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
+                FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            long size = in.size();
+            long pos = 0;
+            while (pos < size) {
+                pos += in.transferTo(pos, size - pos, out);
+            }
+            out.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        atomicMove(tmp, dest);
+    }
+
+    private static void atomicMove(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** The rename itself must survive a power cut, or the next run would miss the file. */
+    private static void syncDir(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
         } catch (IOException ignored) {
             // Some filesystems refuse to sync a directory; the data itself is already durable.
         }
@@ -343,9 +423,5 @@ public final class EagerFetcher {
 
     private static String stamp(Path file, ContentHash hash) throws IOException {
         return hash + " " + Files.size(file) + " " + Files.getLastModifiedTime(file).toMillis();
-    }
-
-    private static java.util.concurrent.ThreadFactory named(String prefix) {
-        return Thread.ofPlatform().name(prefix + "-", 0).daemon(true).factory();
     }
 }

@@ -60,6 +60,8 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     private final ScheduledExecutorService scheduler =
             Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon(true).name("weightfs-prefetch").factory());
     private final CompletableFuture<Void> allDone = new CompletableFuture<>();
+    private final List<java.util.function.Consumer<ContentHash>> gaveUpListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile long doneAtMillis;
     private final AtomicInteger unfinished = new AtomicInteger();
 
     /** Guarded by this. Blocks waiting for a prefetch slot, in order. */
@@ -67,6 +69,8 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     /** Guarded by this. */
     private int outstanding;
     private volatile boolean closed;
+    /** No background fill: blobs are only watched, never fetched (reads fetch what they need). */
+    private volatile boolean watchOnly;
 
     private record BlockReq(BlobState state, int block) {}
 
@@ -79,8 +83,11 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         final AtomicBoolean roundFailed = new AtomicBoolean();
         final AtomicBoolean finished = new AtomicBoolean();
         volatile String failure;
+        volatile long finishedAtMillis;
         volatile String lastError;
         volatile boolean noSpace;
+        /** The source asked to wait this long before the next try (0: it did not). */
+        volatile long retryAfterMillis;
 
         BlobState(RepoFile file) {
             this.file = file;
@@ -134,6 +141,22 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         scheduler.execute(this::planAndStart);
     }
 
+    /**
+     * Without a background fill ({@code --no-prefetch}): fetches nothing, but opens every blob so
+     * that what is verified already counts, and blobs that reads complete are verified and counted
+     * like any others.
+     */
+    public void watchOnly() {
+        watchOnly = true;
+        scheduler.execute(() -> {
+            for (BlobState s : blobs.values()) {
+                if (!closed && open(s) && s.blob.isVerified()) {
+                    finish(s, null);
+                }
+            }
+        });
+    }
+
     private void planAndStart() {
         java.util.Set<String> planned = new java.util.HashSet<>();
         Map<BlobState, Integer> perBlob = new java.util.HashMap<>();
@@ -145,7 +168,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
                     continue;
                 }
                 int block = s.blob.blockOf(r.offset());
-                if (!s.blob.isPresentAnywhere(block) && planned.add(s.file.file().hash() + "#" + block)) {
+                if (!s.blob.isPresent(block) && planned.add(s.file.file().hash() + "#" + block)) {
                     plan.add(new BlockReq(s, block));
                     perBlob.merge(s, 1, Integer::sum);
                 }
@@ -169,7 +192,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
                 continue;
             }
             for (int i = 0; i < s.blob.blockCount(); i++) {
-                if (!s.blob.isPresentAnywhere(i) && planned.add(s.file.file().hash() + "#" + i)) {
+                if (!s.blob.isPresent(i) && planned.add(s.file.file().hash() + "#" + i)) {
                     plan.add(new BlockReq(s, i));
                     perBlob.merge(s, 1, Integer::sum);
                 }
@@ -206,18 +229,21 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         }
     }
 
+    /** Looks at the deferred blobs again; the shared tier is asked outside the lock. */
     private void checkDeferred() {
-        List<BlobState> ready = new ArrayList<>();
+        List<BlobState> candidates;
         synchronized (this) {
-            for (java.util.Iterator<BlobState> it = deferred.iterator(); it.hasNext(); ) {
-                BlobState s = it.next();
-                if (s.finished.get()) {
-                    it.remove();
-                } else if (mayFill(s)) {
-                    it.remove();
-                    ready.add(s);
-                }
+            deferred.removeIf(s -> s.finished.get());
+            candidates = List.copyOf(deferred);
+        }
+        List<BlobState> ready = new ArrayList<>();
+        for (BlobState s : candidates) {
+            if (mayFill(s)) {
+                ready.add(s);
             }
+        }
+        synchronized (this) {
+            deferred.removeAll(ready);
         }
         for (BlobState s : ready) {
             enqueue(s);
@@ -226,7 +252,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
 
     /** Opens a blob for the fill; a failure counts as a failed round. */
     private boolean open(BlobState s) {
-        if (s.blob != null) {
+        if (s.blob != null && !s.blob.isRetired()) {
             return true;
         }
         try {
@@ -245,6 +271,16 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
     /** The profiles this fill follows first (repo@commit each), for status. */
     public List<AccessProfile> profiles() {
         return profiles;
+    }
+
+    /** Tells {@code l} of every blob the fill gave up on for good. */
+    public void onGaveUp(java.util.function.Consumer<ContentHash> l) {
+        gaveUpListeners.add(l);
+    }
+
+    /** When every blob was verified or had failed (epoch millis), or 0 while the fill goes on. */
+    public long doneAtMillis() {
+        return doneAtMillis;
     }
 
     /** Completes when every blob is verified or has failed for good. */
@@ -278,7 +314,7 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         }
         List<Integer> missing = new ArrayList<>();
         for (int i = 0; i < b.blockCount(); i++) {
-            if (!b.isPresentAnywhere(i)) {
+            if (!b.isPresent(i)) {
                 missing.add(i);
             }
         }
@@ -319,13 +355,24 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
             Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
             if (cause instanceof io.weightfs.store.NoSpaceException) {
                 s.noSpace = true;
+            } else if (cause instanceof io.weightfs.hub.RetryLaterException later) {
+                s.retryAfterMillis = Math.max(s.retryAfterMillis, later.after().toMillis());
+                s.lastError = cause.getMessage();
             } else {
                 s.roundFailed.set(true);
                 s.lastError = cause.getMessage();
             }
         }
         if (s.roundRemaining.decrementAndGet() == 0) {
-            if (s.roundFailed.get()) {
+            if (s.retryAfterMillis > 0 && !s.roundFailed.get()) {
+                // Rate-limited: not the blob's fault, no attempt used up; try when the source said.
+                long wait = s.retryAfterMillis;
+                s.retryAfterMillis = 0;
+                LOG.info("{}: {}; trying again in {} s", s.file.describe(), s.lastError, wait / 1000);
+                if (!closed) {
+                    scheduler.schedule(() -> enqueue(s), wait, TimeUnit.MILLISECONDS);
+                }
+            } else if (s.roundFailed.get()) {
                 roundFailed(s, s.lastError);
             } else if (s.noSpace) {
                 // Not the blob's fault: try again when there may be room, without using up an attempt.
@@ -347,6 +394,10 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
             return;
         }
         long delay = retryBaseMillis << (attempt - 1);
+        if (watchOnly) {
+            LOG.info("{}: {}; the next reads fetch it again", s.file.describe(), why);
+            return;
+        }
         LOG.info("{}: {}; trying again in {} ms", s.file.describe(), why, delay);
         if (!closed) {
             scheduler.schedule(() -> enqueue(s), delay, TimeUnit.MILLISECONDS);
@@ -363,8 +414,12 @@ public final class Prefetcher implements AutoCloseable, BlockStore.BlobListener 
         s.failure = failure;
         if (failure != null) {
             LOG.error("{} FAILED: {}", s.file.describe(), failure);
+            gaveUpListeners.forEach(l -> l.accept(s.file.file().hash()));
+        } else {
+            s.finishedAtMillis = System.currentTimeMillis();
         }
         if (unfinished.decrementAndGet() == 0) {
+            doneAtMillis = System.currentTimeMillis();
             allDone.complete(null);
         }
     }

@@ -31,6 +31,22 @@ public interface FsOps {
     boolean directIo(long handle);
 
     /**
+     * Whether the kernel may keep this file's pages cached across opens ({@code FOPEN_KEEP_CACHE}):
+     * for content that is verified and can never change. A file still filling is cached only while
+     * it is open, so a page of content later found wrong does not outlive the open that read it.
+     */
+    default boolean keepCache(long handle) {
+        return !directIo(handle);
+    }
+
+    /**
+     * The transport's way to drop the kernel's cached pages of a file (by its path), called when a
+     * blob's content was found wrong after some of it was served. Transports that cannot do it
+     * leave the default (nothing is set; the next open drops the pages anyway).
+     */
+    default void setInvalidator(java.util.function.Consumer<String> invalidator) {}
+
+    /**
      * Reads up to {@code dst.remaining()} bytes at {@code offset} into {@code dst}, waiting for
      * missing blocks. Returns the number of bytes read: fewer only at end of file.
      */

@@ -66,6 +66,12 @@ final class JfuseAdapter implements FuseOperations {
         this.owner = owner;
     }
 
+    private volatile JfuseInvalidator invalidator;
+
+    void setInvalidator(JfuseInvalidator inv) {
+        this.invalidator = inv;
+    }
+
     ReadSizes readSizes() {
         return readSizes;
     }
@@ -93,6 +99,10 @@ final class JfuseAdapter implements FuseOperations {
             conn.setWant(conn.want() | (conn.capable() & FuseConnInfo.FUSE_CAP_ASYNC_READ));
             conn.setMaxReadahead(MAX_READAHEAD);
             structs.setUseIno(config);
+            JfuseInvalidator inv = invalidator;
+            if (inv != null) {
+                inv.captureContext();
+            }
             LOG.debug("FUSE init: protocol {}.{}, capable {}, want {}, max_write {}, max_readahead {};"
                     + " kernel_cache {}, use_ino {}, attr_timeout {}, entry_timeout {}",
                     conn.protoMajor(), conn.protoMinor(), Integer.toHexString(conn.capable()),
@@ -178,7 +188,7 @@ final class JfuseAdapter implements FuseOperations {
         }
         try {
             fi.setFh(handle);
-            structs.setCaching(fi, fs.directIo(handle));
+            structs.setCaching(fi, fs.directIo(handle), fs.keepCache(handle));
             return 0;
         } catch (Throwable t) {
             releaseQuietly(path, handle); // the kernel never learns of a handle whose open failed

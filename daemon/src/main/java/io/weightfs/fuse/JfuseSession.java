@@ -59,6 +59,10 @@ final class JfuseSession implements FuseSession {
         }
         builder.setLibraryPath(library.toString());
         JfuseAdapter adapter = new JfuseAdapter(fs, builder.errno(), owner);
+        JfuseInvalidator.link(library).ifPresent(inv -> {
+            adapter.setInvalidator(inv);
+            fs.setInvalidator(inv::invalidate);
+        });
         Fuse fuse;
         try {
             fuse = builder.build(adapter);

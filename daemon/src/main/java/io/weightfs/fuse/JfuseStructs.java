@@ -66,7 +66,7 @@ final class JfuseStructs {
     private final AtomicBoolean statBroken = new AtomicBoolean();
 
     /** Marks this open direct_io (bypass the page cache) or keep_cache (keep it across opens). */
-    void setCaching(FileInfo fi, boolean directIo) {
+    void setCaching(FileInfo fi, boolean directIo, boolean keepCache) {
         if (fileInfoBroken.get()) {
             return;
         }
@@ -80,7 +80,7 @@ final class JfuseStructs {
             return;
         }
         int bits = s.get(ValueLayout.JAVA_INT_UNALIGNED, FILE_INFO_BITS_OFFSET);
-        bits = directIo ? (bits | DIRECT_IO_BIT) & ~KEEP_CACHE_BIT : bits | KEEP_CACHE_BIT;
+        bits = directIo ? (bits | DIRECT_IO_BIT) & ~KEEP_CACHE_BIT : keepCache ? bits | KEEP_CACHE_BIT : bits & ~KEEP_CACHE_BIT;
         s.set(ValueLayout.JAVA_INT_UNALIGNED, FILE_INFO_BITS_OFFSET, bits);
     }
 

@@ -159,7 +159,7 @@ final class JnrAdapter extends FuseStubFS {
         }
         try {
             fi.fh.set(handle);
-            setCaching(fi, fs.directIo(handle));
+            setCaching(fi, fs.directIo(handle), fs.keepCache(handle));
             return 0;
         } catch (Throwable t) {
             releaseQuietly(path, handle);
@@ -311,7 +311,7 @@ final class JnrAdapter extends FuseStubFS {
         return -errnos.erofs();
     }
 
-    private void setCaching(FuseFileInfo fi, boolean directIo) {
+    private void setCaching(FuseFileInfo fi, boolean directIo, boolean keepCache) {
         if (!cacheBitsChecked) {
             cacheBitsUsable = fi.fh.offset() == FILE_INFO_FH_OFFSET;
             cacheBitsChecked = true;
@@ -325,7 +325,7 @@ final class JnrAdapter extends FuseStubFS {
         }
         Pointer mem = Struct.getMemory(fi);
         int bits = mem.getInt(FILE_INFO_BITS_OFFSET);
-        bits = directIo ? (bits | DIRECT_IO_BIT) & ~KEEP_CACHE_BIT : bits | KEEP_CACHE_BIT;
+        bits = directIo ? (bits | DIRECT_IO_BIT) & ~KEEP_CACHE_BIT : keepCache ? bits | KEEP_CACHE_BIT : bits & ~KEEP_CACHE_BIT;
         mem.putInt(FILE_INFO_BITS_OFFSET, bits);
     }
 

@@ -98,13 +98,14 @@ public record MountOptions(
     }
 
     /**
-     * The {@code -o} options: read-only, the kernel checks permissions from the modes we report,
-     * page cache kept across opens ({@code kernel_cache}: content is immutable), long attribute and
+     * The {@code -o} options: read-only, the kernel checks permissions from the modes we report
+     * (the page cache is kept across opens per file, for verified content only: see
+     * {@link io.weightfs.fs.FsOps#keepCache}), long attribute and
      * entry caches, and our inode numbers ({@code use_ino}: libfuse2 takes it here, libfuse3 only
      * from {@code init}, where {@link JfuseAdapter} sets it).
      */
     String fuseOptions() {
-        StringBuilder o = new StringBuilder("ro,default_permissions,kernel_cache")
+        StringBuilder o = new StringBuilder("ro,default_permissions")
                 .append(",fsname=").append(fsName)
                 .append(",attr_timeout=").append(seconds(attrTimeout))
                 .append(",entry_timeout=").append(seconds(entryTimeout));

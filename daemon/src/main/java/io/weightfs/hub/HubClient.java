@@ -60,11 +60,9 @@ public final class HubClient implements AutoCloseable {
     private static final int MAX_REDIRECTS = 10;
     /** Tree pages are 1000 entries; this bounds a runaway {@code Link} loop at 10 M files. */
     private static final int MAX_TREE_PAGES = 10_000;
-    /**
-     * Bytes gathered from the socket before one positional write: big enough that a pwrite per
-     * chunk costs little next to the copy, small enough that maxConnections of them are nothing.
-     */
-    static final int STREAM_BUFFER_BYTES = 256 * 1024;
+    /** The buffer of {@link #download}'s convenience loop; the fetch workers bring their own. */
+    static final int BULK_READ_BYTES = 1 << 20;
+    private static final Pattern CONTENT_RANGE = Pattern.compile("(\\d{1,19})-(\\d{1,19})/(\\d{1,19}|\\*)");
     /**
      * Signed CDN URLs on the real Hub stay valid for about an hour; re-resolving a little more
      * often than that costs one HEAD and avoids a failed ranged GET.
@@ -81,6 +79,9 @@ public final class HubClient implements AutoCloseable {
      * @param connectTimeout TCP/TLS connect timeout
      * @param readTimeout longest silence on a socket before the attempt counts as failed
      * @param offline {@code HF_HUB_OFFLINE}: every call fails at once with a clear error
+     * @param minBytesPerSecond a download slower than this over {@code slowWindow} is abandoned and
+     *     retried on another connection (0: never)
+     * @param tls the TLS context for https (null: the JDK's default, which trusts the system's CAs)
      */
     public record Options(
             String endpoint,
@@ -90,10 +91,25 @@ public final class HubClient implements AutoCloseable {
             RetryPolicy retry,
             Sleeper sleeper,
             Clock clock,
-            boolean offline) {
+            boolean offline,
+            long minBytesPerSecond,
+            Duration slowWindow,
+            javax.net.ssl.SSLContext tls) {
 
         public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
         public static final int DEFAULT_MAX_CONNECTIONS = 16;
+        /**
+         * The transfer floor: 64 KiB/s is a thousandth of what a CDN delivers; a connection that
+         * slow for 10 s is stuck behind something, and another one (or the other tier) does better.
+         */
+        public static final long DEFAULT_MIN_BYTES_PER_SECOND = 64 * 1024;
+        public static final Duration DEFAULT_SLOW_WINDOW = Duration.ofSeconds(10);
+
+        public Options(String endpoint, int maxConnections, Duration connectTimeout, Duration readTimeout, RetryPolicy retry,
+                Sleeper sleeper, Clock clock, boolean offline) {
+            this(endpoint, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, offline, DEFAULT_MIN_BYTES_PER_SECOND,
+                    DEFAULT_SLOW_WINDOW, null);
+        }
 
         public Options {
             endpoint = stripTrailingSlashes(endpoint);
@@ -132,24 +148,47 @@ public final class HubClient implements AutoCloseable {
                 // For tests and impatient operators: scales every backoff delay (not server-requested waits).
                 retry = new RetryPolicy(RetryPolicy.DEFAULT_MAX_RETRIES, Duration.ofMillis(Long.parseLong(base.strip())), Math::random);
             }
+            long minRate = DEFAULT_MIN_BYTES_PER_SECOND;
+            String floor = env.get("WEIGHTFS_MIN_TRANSFER_RATE");
+            if (floor != null && !floor.isBlank()) {
+                try {
+                    minRate = Long.parseLong(floor.strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("WEIGHTFS_MIN_TRANSFER_RATE is not a number of bytes per second: '" + floor + "'");
+                }
+            }
             return new Options(endpoint, DEFAULT_MAX_CONNECTIONS, Duration.ofSeconds(10), readTimeout,
-                    retry, Sleeper.REAL, Clock.systemUTC(), offline);
+                    retry, Sleeper.REAL, Clock.systemUTC(), offline, minRate, DEFAULT_SLOW_WINDOW, null);
         }
 
         public Options withMaxConnections(int n) {
-            return new Options(endpoint, n, connectTimeout, readTimeout, retry, sleeper, clock, offline);
+            return new Options(endpoint, n, connectTimeout, readTimeout, retry, sleeper, clock, offline, minBytesPerSecond, slowWindow, tls);
         }
 
         public Options withRetry(RetryPolicy r, Sleeper s) {
-            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, r, s, clock, offline);
+            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, r, s, clock, offline, minBytesPerSecond, slowWindow, tls);
         }
 
         public Options withEndpoint(String e) {
-            return new Options(e, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, offline);
+            return new Options(e, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, offline, minBytesPerSecond, slowWindow, tls);
         }
 
         public Options withOffline(boolean o) {
-            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, o);
+            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, o, minBytesPerSecond, slowWindow, tls);
+        }
+
+        public Options withReadTimeout(Duration t) {
+            return new Options(endpoint, maxConnections, connectTimeout, t, retry, sleeper, clock, offline, minBytesPerSecond, slowWindow, tls);
+        }
+
+        /** The transfer floor: abandon a download slower than {@code bytesPerSecond} over {@code window}. */
+        public Options withTransferFloor(long bytesPerSecond, Duration window) {
+            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, offline, bytesPerSecond, window, tls);
+        }
+
+        public Options withTls(javax.net.ssl.SSLContext context) {
+            return new Options(endpoint, maxConnections, connectTimeout, readTimeout, retry, sleeper, clock, offline, minBytesPerSecond, slowWindow,
+                    context);
         }
 
         static boolean truthy(String v) {
@@ -177,7 +216,7 @@ public final class HubClient implements AutoCloseable {
     private final OkHttpClient apiClient;
     private final OkHttpClient noRedirectClient;
     private final Semaphore permits;
-    private final BlockingQueue<ByteBuffer> buffers;
+    private final BulkClient bulk;
     private final ConcurrentHashMap<String, CompletableFuture<DownloadUrl>> downloadUrls = new ConcurrentHashMap<>();
     private final String userAgent;
 
@@ -185,10 +224,6 @@ public final class HubClient implements AutoCloseable {
         this.options = options;
         this.endpoint = HttpUrl.get(options.endpoint());
         this.permits = new Semaphore(options.maxConnections(), true);
-        this.buffers = new ArrayBlockingQueue<>(options.maxConnections());
-        for (int i = 0; i < options.maxConnections(); i++) {
-            buffers.add(ByteBuffer.allocateDirect(STREAM_BUFFER_BYTES));
-        }
         String version = HubClient.class.getPackage().getImplementationVersion();
         this.userAgent = "weightfs/" + (version == null ? "dev" : version) + "; java/" + Runtime.version().feature();
         this.apiClient = new OkHttpClient.Builder()
@@ -202,6 +237,8 @@ public final class HubClient implements AutoCloseable {
                 .addNetworkInterceptor(new HubHeaders())
                 .build();
         this.noRedirectClient = apiClient.newBuilder().followRedirects(false).followSslRedirects(false).build();
+        this.bulk = new BulkClient(new BulkClient.Options(options.connectTimeout(), options.readTimeout(), options.minBytesPerSecond(),
+                options.slowWindow(), options.tls()), userAgent);
     }
 
     public String endpoint() {
@@ -264,47 +301,40 @@ public final class HubClient implements AutoCloseable {
     }
 
     /**
-     * Downloads {@code [offset, offset + length)} of a file into {@code sink}, resuming after a cut
-     * connection from the first byte not yet received, retrying transient failures with backoff.
-     *
-     * @return the number of bytes written (always {@code length} on success)
+     * Opens {@code [offset, offset + length)} of a file as a stream of bytes, pulled by the caller
+     * in large reads through the bulk client. The stream resumes by itself after a cut connection,
+     * from the first byte not yet delivered, retrying transient failures with backoff
+     * ({@link Retrier}), never past {@code deadline}; a response whose range, length or encoding is
+     * not exactly what was asked is refused, never delivered.
      */
-    public long download(RemoteFile file, long offset, long length, RangeSink sink) throws IOException {
+    public ByteStream openRange(RemoteFile file, long offset, long length, Deadline deadline) {
         if (offset < 0 || length < 0 || offset + length > file.size()) {
             throw new IllegalArgumentException("range [" + offset + ", " + (offset + length) + ") outside "
                     + file.describe() + " of " + file.size() + " bytes");
         }
-        long end = offset + length;
-        long pos = offset;
-        int failures = 0;
-        boolean refreshedUrl = false;
-        while (pos < end) {
-            checkOffline(file.describe());
-            DownloadUrl target = downloadUrl(file);
-            long attemptStart = pos;
-            try {
-                pos = downloadOnce(file, target, pos, end, sink);
-            } catch (HubException e) {
-                if (e.kind() == HubException.Kind.DOWNLOAD_URL_EXPIRED && !refreshedUrl) {
-                    refreshedUrl = true;
-                    forgetDownloadUrl(file);
-                    continue;
+        return new RangeStream(file, offset, offset + length, deadline);
+    }
+
+    /**
+     * Downloads {@code [offset, offset + length)} of a file into {@code sink} (a convenience over
+     * {@link #openRange} for small ranges and tests).
+     *
+     * @return the number of bytes written (always {@code length} on success)
+     */
+    public long download(RemoteFile file, long offset, long length, RangeSink sink) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.max(1, Math.min(length, BULK_READ_BYTES)));
+        try (ByteStream s = openRange(file, offset, length, Deadline.NONE)) {
+            while (true) {
+                long pos = s.position();
+                buf.clear();
+                int n = s.read(buf);
+                if (n < 0) {
+                    return length;
                 }
-                if (!e.retryable()) {
-                    throw e;
-                }
-                failures = retryOrThrow(file, e, failures, pos > attemptStart, e);
-            } catch (PartialIOException e) {
-                pos = e.position;
-                failures = retryOrThrow(file, e.getCause(), failures, pos > attemptStart, null);
-            } catch (IOException e) {
-                if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
-                    throw e;
-                }
-                failures = retryOrThrow(file, e, failures, false, null);
+                buf.flip();
+                sink.write(pos, buf);
             }
         }
-        return length;
     }
 
     /** Drops the cached download URL of a file (after its signed URL was refused). */
@@ -314,6 +344,7 @@ public final class HubClient implements AutoCloseable {
 
     @Override
     public void close() {
+        bulk.close();
         apiClient.dispatcher().executorService().shutdown();
         apiClient.connectionPool().evictAll();
     }
@@ -321,92 +352,220 @@ public final class HubClient implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Downloads
 
-    /** One attempt: GET the range and stream it to the sink. Returns the position reached (== end). */
-    private long downloadOnce(RemoteFile file, DownloadUrl target, long pos, long end, RangeSink sink) throws IOException {
-        Request.Builder rb = new Request.Builder()
-                .url(target.url())
-                .header("Range", "bytes=" + pos + "-" + (end - 1))
-                .header("Accept-Encoding", "identity");
-        if (target.sendAuth()) {
-            file.token().ifPresent(t -> rb.tag(Token.class, t));
-        }
-        acquirePermit();
-        ByteBuffer buf = buffers.poll();
-        try (Response r = noRedirectClient.newCall(rb.build()).execute()) {
-            int code = r.code();
-            long skip = 0;
-            if (code == 206) {
-                long start = contentRangeStart(r.header("Content-Range"));
-                if (start != pos) {
-                    throw new HubException(HubException.Kind.PROTOCOL, code, "asked for byte " + pos + " of "
-                            + file.describe() + " but the server sent a range starting at " + start);
-                }
-            } else if (code == 200) {
-                // The server ignored Range: skip to our position. Costly but correct; rare.
-                LOG.debug("server ignored Range for {}; skipping {} bytes", file.describe(), pos);
-                skip = pos;
-            } else if (!target.sendAuth() && (code == 403 || code == 404 || code == 410)) {
-                throw new HubException(HubException.Kind.DOWNLOAD_URL_EXPIRED, code,
-                        "the download URL of " + file.describe() + " was refused (HTTP " + code + ")");
-            } else {
-                throw errorFrom(r, file.describe(), file.repoId(), target.sendAuth() && file.token().isPresent());
-            }
-            BufferedSource src = r.body().source();
-            if (skip > 0) {
-                src.skip(skip);
-            }
-            return stream(src, buf, pos, end, sink);
-        } finally {
-            if (buf != null) {
-                buffers.add(buf);
-            }
-            permits.release();
-        }
-    }
-
     /**
-     * Copies the body to the sink in {@link #STREAM_BUFFER_BYTES} chunks. A failure reading the
-     * socket becomes a {@link PartialIOException} carrying how far it got, so the caller resumes
-     * there; a failure of the sink (a full disk) is not a network problem and passes through as is.
+     * The bytes of one range, pulled through the bulk client: one GET per attempt, resumed from the
+     * first byte not yet delivered.
      */
-    private static long stream(BufferedSource src, ByteBuffer buf, long pos, long end, RangeSink sink) throws IOException {
-        ByteBuffer b = buf != null ? buf : ByteBuffer.allocateDirect(STREAM_BUFFER_BYTES);
-        long written = pos;
-        while (written < end) {
-            b.clear();
-            b.limit((int) Math.min(b.capacity(), end - written));
-            boolean eof = false;
-            try {
-                while (b.hasRemaining()) {
-                    if (src.read(b) < 0) {
-                        eof = true;
-                        break;
-                    }
+    private final class RangeStream implements ByteStream {
+        private final RemoteFile file;
+        private final long end;
+        private final Deadline deadline;
+        private final Retrier retrier;
+        private long pos;
+        private BulkClient.Response response;
+        private long attemptStart;
+        private boolean refreshedUrl;
+        /** Bytes of a 200 answer (the server ignored Range) still to skip before our position. */
+        private long skip;
+
+        RangeStream(RemoteFile file, long offset, long end, Deadline deadline) {
+            this.file = file;
+            this.pos = offset;
+            this.end = end;
+            this.deadline = deadline;
+            this.retrier = new Retrier(options.retry(), options.sleeper(), deadline, "downloading " + file.describe());
+        }
+
+        @Override
+        public long position() {
+            return pos;
+        }
+
+        @Override
+        public long end() {
+            return end;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            while (true) {
+                if (pos >= end) {
+                    return -1;
                 }
-            } catch (IOException e) {
-                flush(sink, b, written);
-                written += b.limit();
-                throw new PartialIOException(written, e);
-            }
-            b.flip();
-            int n = b.remaining();
-            if (n > 0) {
-                sink.write(written, b);
-                written += n;
-            }
-            if (eof && written < end) {
-                throw new PartialIOException(written, new EOFException(
-                        "connection closed at byte " + written + " of a range ending at byte " + end));
+                if (!dst.hasRemaining()) {
+                    return 0;
+                }
+                try {
+                    if (response == null) {
+                        open();
+                    }
+                    if (skip > 0) {
+                        skipIgnoredPrefix(dst);
+                        continue;
+                    }
+                    int oldLimit = dst.limit();
+                    dst.limit((int) Math.min(oldLimit, dst.position() + (end - pos)));
+                    int n;
+                    try {
+                        n = response.read(dst);
+                    } finally {
+                        dst.limit(oldLimit);
+                    }
+                    if (n < 0) {
+                        throw new EOFException("the body ended at byte " + pos + " of a range ending at byte " + end);
+                    }
+                    pos += n;
+                    if (pos == end) {
+                        closeResponse();
+                    }
+                    return n;
+                } catch (IOException e) {
+                    closeResponse();
+                    handle(e);
+                }
             }
         }
-        return written;
+
+        private void handle(IOException e) throws IOException {
+            if (e instanceof HubException h && h.kind() == HubException.Kind.DOWNLOAD_URL_EXPIRED && !refreshedUrl) {
+                refreshedUrl = true;
+                forgetDownloadUrl(file);
+                return;
+            }
+            if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
+                throw e;
+            }
+            retrier.failed(e, pos > attemptStart, e instanceof BulkClient.SlowTransferException);
+        }
+
+        private void open() throws IOException {
+            checkOffline(file.describe());
+            attemptStart = pos;
+            DownloadUrl target = downloadUrl(file);
+            HttpUrl url = target.url();
+            boolean auth = target.sendAuth();
+            for (int hop = 0; ; hop++) {
+                Map<String, String> headers = new java.util.LinkedHashMap<>();
+                headers.put("Range", "bytes=" + pos + "-" + (end - 1));
+                headers.put("X-Amzn-Trace-Id", UUID.randomUUID().toString());
+                if (auth && sameOrigin(url, endpoint) && file.token().isPresent()) {
+                    headers.put("Authorization", "Bearer " + file.token().get().value());
+                }
+                BulkClient.Response r = bulk.get(url, headers, deadline);
+                int code = r.head.status();
+                if (code >= 300 && code < 400 && r.head.anyHeader("location") != null && hop < MAX_REDIRECTS) {
+                    // A CDN's own redirect (a regional bucket, say): follow it; the token never goes
+                    // to another origin.
+                    HttpUrl next = url.resolve(r.head.anyHeader("location"));
+                    r.close();
+                    if (next == null) {
+                        throw new HubException(HubException.Kind.PROTOCOL, code, "redirect to an unusable Location downloading " + file.describe());
+                    }
+                    auth = auth && sameOrigin(next, url);
+                    url = next;
+                    continue;
+                }
+                try {
+                    accept(r, target, auth);
+                } catch (IOException | RuntimeException e) {
+                    r.close();
+                    throw e;
+                }
+                response = r;
+                return;
+            }
+        }
+
+        /** Checks that the response is exactly the bytes asked for; throws (refusing it) otherwise. */
+        private void accept(BulkClient.Response r, DownloadUrl target, boolean auth) throws IOException {
+            ResponseHead h = r.head;
+            int code = h.status();
+            String host = target.url().host();
+            if (code != 200 && code != 206) {
+                if (!auth && (code == 403 || code == 404 || code == 410)) {
+                    throw new HubException(HubException.Kind.DOWNLOAD_URL_EXPIRED, code,
+                            "the download URL of " + file.describe() + " was refused (HTTP " + code + ")");
+                }
+                String body = r.readText(4096);
+                HubException e = HubErrors.fromResponse(code, h.anyHeader("x-error-code"), h.anyHeader("x-error-message"), body,
+                        file.describe(), file.repoId(), auth && file.token().isPresent(), endpoint());
+                throw e.retryable() ? new HubException(e.kind(), code, e.getMessage(), h.anyHeader("ratelimit"), h.anyHeader("retry-after")) : e;
+            }
+            String encoding = h.header("content-encoding");
+            if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
+                throw new HubException(HubException.Kind.PROTOCOL, code, host + " answered with Content-Encoding "
+                        + ResponseHead.quote(encoding) + " although the request said identity; refusing the bytes of " + file.describe());
+            }
+            if (h.anyHeader("transfer-encoding") != null) {
+                throw new HubException(HubException.Kind.PROTOCOL, code, host + " sent a range of " + file.describe()
+                        + " with Transfer-Encoding " + ResponseHead.quote(h.anyHeader("transfer-encoding")) + "; a range body has a length");
+            }
+            long length = h.contentLength();
+            if (code == 206) {
+                long[] range = parseContentRange(h.header("content-range"));
+                if (range == null || range[0] != pos || range[1] != end - 1 || (range[2] >= 0 && range[2] != file.size())) {
+                    throw new HubException(HubException.Kind.PROTOCOL, code, host + " answered bytes " + pos + "-" + (end - 1) + " of "
+                            + file.describe() + " with Content-Range " + ResponseHead.quote(String.valueOf(h.anyHeader("content-range")))
+                            + ": not the range asked for (file size " + file.size() + ")");
+                }
+                if (length >= 0 && length != end - pos) {
+                    throw new HubException(HubException.Kind.PROTOCOL, code, host + " sent Content-Length " + length
+                            + " for a range of " + (end - pos) + " bytes of " + file.describe());
+                }
+                if (length < 0) {
+                    throw new HubException(HubException.Kind.PROTOCOL, code, host + " sent a range of " + file.describe()
+                            + " without Content-Length");
+                }
+                return;
+            }
+            // 200: the server ignored Range and sends the whole file. Correct but costly: skip to our position.
+            if (length != file.size()) {
+                throw new HubException(HubException.Kind.PROTOCOL, code, host + " sent " + (length < 0 ? "a body of unknown length" : length + " bytes")
+                        + " for " + file.describe() + " of " + file.size() + " bytes");
+            }
+            LOG.debug("server ignored Range for {}; skipping {} bytes", file.describe(), pos);
+            skip = pos;
+        }
+
+        private void skipIgnoredPrefix(ByteBuffer scratch) throws IOException {
+            ByteBuffer tmp = scratch.slice();
+            tmp.limit((int) Math.min(tmp.capacity(), skip));
+            int n = response.read(tmp);
+            if (n < 0) {
+                throw new EOFException("the body ended while skipping to byte " + pos);
+            }
+            skip -= n;
+        }
+
+        private void closeResponse() {
+            if (response != null) {
+                response.close();
+                response = null;
+            }
+        }
+
+        @Override
+        public void close() {
+            closeResponse();
+        }
     }
 
-    /** Hands what was read before a failure to the sink, so a resume does not fetch it twice. */
-    private static void flush(RangeSink sink, ByteBuffer b, long position) throws IOException {
-        b.flip();
-        if (b.hasRemaining()) {
-            sink.write(position, b);
+    /** {@code bytes S-E/T} as {S, E, T} (T = -1 for {@code *}), or null if malformed. */
+    static long[] parseContentRange(String v) {
+        if (v == null || !v.startsWith("bytes ")) {
+            return null;
+        }
+        Matcher m = CONTENT_RANGE.matcher(v.substring(6).strip());
+        if (!m.matches()) {
+            return null;
+        }
+        try {
+            long s = Long.parseLong(m.group(1));
+            long e = Long.parseLong(m.group(2));
+            long t = m.group(3).equals("*") ? -1 : Long.parseLong(m.group(3));
+            return e < s || (t >= 0 && e >= t) ? null : new long[] {s, e, t};
+        } catch (NumberFormatException tooLong) {
+            return null;
         }
     }
 
@@ -461,18 +620,16 @@ public final class HubClient implements AutoCloseable {
                 .addEncodedPathSegment(encodeAll(file.commit()))
                 .addPathSegments(file.path())
                 .build();
-        int failures = 0;
+        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "resolving " + file.describe());
         while (true) {
             checkOffline(file.describe());
             try {
                 return followToDownload(file, url);
-            } catch (HubException e) {
-                if (!e.retryable()) {
+            } catch (IOException e) {
+                if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
                     throw e;
                 }
-                failures = retryOrThrow(file, e, failures, false, e);
-            } catch (IOException e) {
-                failures = retryOrThrow(file, e, failures, false, null);
+                retrier.failed(e, false, false);
             }
         }
     }
@@ -551,7 +708,7 @@ public final class HubClient implements AutoCloseable {
     }
 
     private Page getJsonPage(HttpUrl url, Optional<Token> token, String repoId, String what) throws IOException {
-        int failures = 0;
+        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "fetching " + what);
         while (true) {
             checkOffline(what);
             Request.Builder rb = new Request.Builder().url(url).header("Accept", "application/json");
@@ -575,17 +732,15 @@ public final class HubClient implements AutoCloseable {
                     permits.release();
                 }
             } catch (HubException e) {
-                if (!e.retryable() || e.kind() == HubException.Kind.PROTOCOL) {
-                    throw e;
+                if (e.kind() == HubException.Kind.PROTOCOL) {
+                    throw e; // not JSON: retrying the same endpoint will not make it a Hub
                 }
-                failures = retryOrThrow(null, e, failures, false, e);
-            } catch (InterruptedIOException e) {
-                if (Thread.currentThread().isInterrupted()) {
-                    throw e;
-                }
-                failures = retryOrThrow(null, e, failures, false, null);
+                retrier.failed(e, false, false);
             } catch (IOException e) {
-                failures = retryOrThrow(null, e, failures, false, null);
+                if (e instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
+                    throw e;
+                }
+                retrier.failed(e, false, false);
             }
         }
     }
@@ -625,21 +780,6 @@ public final class HubClient implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------
     // Errors and retries
 
-    /** A body that broke off: how far it got, and why. */
-    private static final class PartialIOException extends IOException {
-        final long position;
-
-        PartialIOException(long position, IOException cause) {
-            super(cause.getMessage(), cause);
-            this.position = position;
-        }
-
-        @Override
-        public synchronized IOException getCause() {
-            return (IOException) super.getCause();
-        }
-    }
-
     private HubException errorFrom(Response r, String what, String repoId, boolean tokenSent) throws IOException {
         String body = "";
         ResponseBody rb = r.body();
@@ -657,35 +797,6 @@ public final class HubClient implements AutoCloseable {
         return e;
     }
 
-    /**
-     * Counts a failure and sleeps before the next attempt, or rethrows when the budget is spent.
-     * An attempt that made progress resets the budget and retries at once (huggingface_hub resets
-     * its budget when bytes arrive), so a flaky connection that keeps delivering never gives up.
-     */
-    private int retryOrThrow(RemoteFile file, IOException e, int failures, boolean progressed, HubException told) throws IOException {
-        if (progressed) {
-            LOG.debug("resuming {} after: {}", file == null ? "request" : file.describe(), e.toString());
-            return 1;
-        }
-        int next = failures + 1;
-        if (next > options.retry().maxRetries()) {
-            if (e instanceof HubException) {
-                throw e;
-            }
-            throw new IOException("giving up after " + options.retry().maxRetries() + " retries"
-                    + (file == null ? "" : " downloading " + file.describe()) + " from " + endpoint() + ": " + e.getMessage(), e);
-        }
-        Duration d = options.retry().delay(next, told == null ? null : told.rateLimit(), told == null ? null : told.retryAfter());
-        LOG.debug("retry {} of {} in {} ms after: {}", next, file == null ? "request" : file.describe(), d.toMillis(), e.toString());
-        try {
-            options.sleeper().sleep(d);
-        } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while waiting to retry");
-        }
-        return next;
-    }
-
     private void acquirePermit() throws InterruptedIOException {
         try {
             permits.acquire();
@@ -701,21 +812,6 @@ public final class HubClient implements AutoCloseable {
                     "HF_HUB_OFFLINE is set, so the Hub is not asked for " + what
                             + "; unset it, or start once online so the manifest and blobs are cached");
         }
-    }
-
-    private static long contentRangeStart(String contentRange) throws HubException {
-        // "bytes a-b/T"
-        if (contentRange != null && contentRange.startsWith("bytes ")) {
-            int dash = contentRange.indexOf('-');
-            if (dash > 6) {
-                try {
-                    return Long.parseLong(contentRange.substring(6, dash).strip());
-                } catch (NumberFormatException ignored) {
-                    // fall through
-                }
-            }
-        }
-        throw new HubException(HubException.Kind.PROTOCOL, 206, "206 answer with a bad Content-Range: '" + contentRange + "'");
     }
 
     static boolean sameOrigin(HttpUrl a, HttpUrl b) {

@@ -23,8 +23,8 @@ public final class RetryPolicy {
     public static final Duration DEFAULT_BASE = Duration.ofSeconds(1);
     /** The doubling stops at 8 x base, as in huggingface_hub (1, 2, 4, 8, 8 s). */
     private static final int MAX_MULTIPLIER = 8;
-    /** Rate-limit waits beyond this are not worth blocking a read for; the caller sees the error. */
-    private static final Duration MAX_RATE_LIMIT_WAIT = Duration.ofMinutes(5);
+    /** A server-requested wait is taken as said up to a day (a larger number is a server bug). */
+    private static final Duration MAX_SERVER_WAIT = Duration.ofDays(1);
 
     private static final Pattern RATELIMIT_T = Pattern.compile("(?:^|;)\\s*t\\s*=\\s*(\\d+)");
 
@@ -64,7 +64,7 @@ public final class RetryPolicy {
         OptionalLong told = serverWaitSeconds(rateLimit, retryAfter);
         if (told.isPresent()) {
             Duration d = Duration.ofSeconds(told.getAsLong() + 1);
-            return d.compareTo(MAX_RATE_LIMIT_WAIT) > 0 ? MAX_RATE_LIMIT_WAIT : d;
+            return d.compareTo(MAX_SERVER_WAIT) > 0 ? MAX_SERVER_WAIT : d;
         }
         long multiplier = Math.min(MAX_MULTIPLIER, 1L << Math.min(30, Math.max(0, retry - 1)));
         long full = base.toMillis() * multiplier;

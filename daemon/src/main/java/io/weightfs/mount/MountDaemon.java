@@ -9,6 +9,8 @@ import io.weightfs.fetch.BlockFetcher;
 import io.weightfs.fetch.ProfileStore;
 import io.weightfs.fetch.PrefetchOrder;
 import io.weightfs.fetch.Prefetcher;
+import io.weightfs.fetch.Reader;
+import io.weightfs.control.MountStatus;
 import io.weightfs.fs.WeightFs;
 import io.weightfs.fuse.FuseMounter;
 import io.weightfs.fuse.MountOptions;
@@ -57,7 +59,12 @@ public final class MountDaemon implements AutoCloseable {
      *     to once blobs are verified, and a second place for manifests and profiles
      */
     public record Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
-            boolean prefetch, boolean profiles, Optional<SharedTier> shared) {}
+            boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader) {
+        public Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
+                boolean prefetch, boolean profiles, Optional<SharedTier> shared) {
+            this(mountpoint, storeDir, store, fetcher, mount, prefetch, profiles, shared, Reader.Options.DEFAULTS);
+        }
+    }
 
     private final BlockStore store;
     private final BlockFetcher fetcher;
@@ -80,8 +87,11 @@ public final class MountDaemon implements AutoCloseable {
     /** How often the mount table is checked for someone having unmounted us (even lazily). */
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
+    private final MountStatus status;
+
     private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
-            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher, Optional<SharedTier> shared) {
+            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher, Optional<SharedTier> shared, MountStatus status) {
+        this.status = status;
         this.shared = shared;
         this.recorder = recorder;
         this.publisher = publisher;
@@ -152,6 +162,7 @@ public final class MountDaemon implements AutoCloseable {
         TieredSource tiered = null;
         Publisher publisher = null;
         WeightFs fs = null;
+        Reader reader = null;
         try {
             Source source = new HubSource(hub);
             if (options.shared().isPresent()) {
@@ -176,21 +187,37 @@ public final class MountDaemon implements AutoCloseable {
                 }
             }
             recorder = options.profiles() ? new AccessRecorder(profileStore, sharedProfiles) : null;
-            // Twice the connections: every worker has its next block ready, and the queue stays short.
-            prefetcher = new Prefetcher(store, fetcher, order, profiles, 2 * options.fetcher().connections(), Prefetcher.DEFAULT_RETRY_BASE,
-                    options.shared());
+            // The reader listens to the store before the fill does, so that bytes served early are
+            // checked before the fill's completion lets a wait return.
+            Prefetcher[] fill = new Prefetcher[1];
+            reader = new Reader(store, fetcher, h -> fill[0] == null ? Optional.empty() : fill[0].failure(h), recorder,
+                    options.reader().withReadThrough(options.reader().readThrough() && options.prefetch()));
+            // Every worker has two runs' worth of blocks asked for, and the queue stays short.
+            prefetcher = new Prefetcher(store, fetcher, order, profiles,
+                    2 * options.fetcher().connections() * options.fetcher().maxRunBlocks(), Prefetcher.DEFAULT_RETRY_BASE, options.shared());
+            fill[0] = prefetcher;
+            prefetcher.onGaveUp(reader::gaveUp);
             long now = Clock.systemUTC().millis();
+            BlockStore st = store;
+            BlockFetcher bf = fetcher;
+            Prefetcher pf = prefetcher;
+            Reader rd = reader;
+            Optional<TieredSource> tier = Optional.ofNullable(tiered);
+            MountStatus[] status = new MountStatus[1];
             fs = new WeightFs(entries,
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
-                    store, fetcher, prefetcher, recorder, tiered, Clock.systemUTC());
+                    reader, files -> status[0] = new MountStatus(files, st, bf, pf, rd, tier, Clock.systemUTC()),
+                    options.store().blockSize(), Clock.systemUTC());
             MountedFs mounted = FuseMounter.mount(fs, options.mountpoint(), options.mount());
             if (options.prefetch()) {
                 prefetcher.start();
+            } else {
+                prefetcher.watchOnly();
             }
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
             LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
-            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared());
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared(), status[0]);
         } catch (IOException | RuntimeException e) {
             if (publisher != null) {
                 publisher.close();
@@ -219,7 +246,7 @@ public final class MountDaemon implements AutoCloseable {
     }
 
     public String statusJson() {
-        return fs.statusJson();
+        return status.statusJson();
     }
 
     /** Blocks until the mount goes away (someone ran {@code weightfs umount}, or {@link #close()}). */

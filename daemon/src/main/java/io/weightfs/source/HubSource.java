@@ -1,10 +1,10 @@
 package io.weightfs.source;
 
+import io.weightfs.hub.ByteStream;
+import io.weightfs.hub.Deadline;
 import io.weightfs.hub.HubClient;
-import io.weightfs.hub.RangeSink;
-import java.io.IOException;
 
-/** The Hub as a source: ranged GETs through the shared {@link HubClient}. */
+/** The Hub as a source: ranged GETs through the shared {@link HubClient}'s bulk reader. */
 public final class HubSource implements Source {
     private final HubClient hub;
 
@@ -18,7 +18,7 @@ public final class HubSource implements Source {
     }
 
     @Override
-    public void read(RepoFile file, long offset, long length, RangeSink sink) throws IOException {
-        hub.download(file.toRemote(), offset, length, sink);
+    public ByteStream open(RepoFile file, long offset, long length, Deadline deadline) {
+        return hub.openRange(file.toRemote(), offset, length, deadline);
     }
 }

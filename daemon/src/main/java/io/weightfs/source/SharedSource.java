@@ -1,6 +1,7 @@
 package io.weightfs.source;
 
-import io.weightfs.hub.RangeSink;
+import io.weightfs.hub.ByteStream;
+import io.weightfs.hub.Deadline;
 import io.weightfs.manifest.ContentHash;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -11,20 +12,22 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The shared tier as a source. Every block is read whole and checked against the blob's block list
- * before any of its bytes reach the sink: nothing unverified leaves this class. A block that fails
+ * before any of its bytes are handed out: nothing unverified leaves this class. A block that fails
  * the check is counted, the shared blob is quarantined, and {@link CorruptSharedBlobException} tells
  * the caller to take the bytes from the next tier.
  *
- * <p>Thread-safe. Memory is bounded: at most {@link #BUFFERS} block buffers exist, and a read beyond
- * that waits for one.
+ * <p>Thread-safe. Memory is bounded: at most {@link #BUFFERS} block buffers exist, and a stream
+ * beyond that waits for one.
  */
 public final class SharedSource implements Source {
-    /** Concurrent shared-tier reads; each holds one block buffer (8 MiB with this node's lists). */
+    /** Concurrent shared-tier streams; each holds one block buffer (8 MiB with this node's lists). */
     static final int BUFFERS = 4;
 
     private final SharedTier tier;
     private final BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(BUFFERS);
     private final AtomicLong badBlocks = new AtomicLong();
+    /** Guarded by this. */
+    private int allocated;
 
     /** A shared blob failed its block check: it was quarantined; read elsewhere. */
     public static final class CorruptSharedBlobException extends IOException {
@@ -55,7 +58,7 @@ public final class SharedSource implements Source {
     }
 
     @Override
-    public void read(RepoFile file, long offset, long length, RangeSink sink) throws IOException {
+    public ByteStream open(RepoFile file, long offset, long length, Deadline deadline) throws IOException {
         ContentHash h = file.file().hash();
         BlockList list;
         try {
@@ -64,34 +67,98 @@ public final class SharedSource implements Source {
             tier.quarantine(h, "its block list is unusable: " + e.getMessage());
             throw new CorruptSharedBlobException("shared blob " + h + " has an unusable block list: " + e.getMessage());
         }
-        ByteBuffer buf = takeBuffer(list.blockSize());
-        try (FileChannel ch = tier.open(h)) {
-            long end = offset + length;
-            for (int b = (int) (offset / list.blockSize()); b < list.blockCount() && list.blockOffset(b) < end; b++) {
-                long blockStart = list.blockOffset(b);
-                int blockLen = list.blockLength(b);
-                buf.clear();
-                buf.limit(blockLen);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, blockStart + buf.position()) < 0) {
-                        break;
-                    }
-                }
-                buf.flip();
-                if (buf.remaining() != blockLen || !list.matches(b, buf)) {
-                    badBlocks.incrementAndGet();
-                    tier.quarantine(h, "block " + b + " does not match its hash");
-                    throw new CorruptSharedBlobException("block " + b + " of shared blob " + h + " does not match its hash");
-                }
-                long from = Math.max(offset, blockStart);
-                long to = Math.min(end, blockStart + blockLen);
-                ByteBuffer part = buf.slice((int) (from - blockStart), (int) (to - from));
-                sink.write(from, part);
-            }
-        } finally {
-            buffers.offer(buf);
+        return new BlockCheckedStream(file, list, tier.open(h), offset, offset + length);
+    }
+
+    /** Reads the tier's blob a whole block at a time, hands out bytes only of blocks that matched. */
+    private final class BlockCheckedStream implements ByteStream, CheckedStream {
+        private final RepoFile file;
+        private final BlockList list;
+        private final FileChannel channel;
+        private final long end;
+        private long pos;
+        private ByteBuffer block;
+        /** File offset of {@link #block}'s first byte, when it holds a checked block. */
+        private long blockStart = -1;
+
+        BlockCheckedStream(RepoFile file, BlockList list, FileChannel channel, long offset, long end) {
+            this.file = file;
+            this.list = list;
+            this.channel = channel;
+            this.pos = offset;
+            this.end = end;
         }
-        tier.touchUsed(h);
+
+        @Override
+        public boolean deliveredChecked() {
+            return true;
+        }
+
+        @Override
+        public long position() {
+            return pos;
+        }
+
+        @Override
+        public long end() {
+            return end;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (pos >= end) {
+                return -1;
+            }
+            int b = (int) (pos / list.blockSize());
+            if (blockStart != list.blockOffset(b)) {
+                loadChecked(b);
+            }
+            int from = (int) (pos - blockStart);
+            int n = (int) Math.min(Math.min(dst.remaining(), end - pos), list.blockLength(b) - from);
+            dst.put(block.slice(from, n));
+            pos += n;
+            if (pos >= end) {
+                tier.touchUsed(file.file().hash());
+            }
+            return n;
+        }
+
+        private void loadChecked(int b) throws IOException {
+            if (block == null) {
+                block = takeBuffer(list.blockSize());
+            }
+            long start = list.blockOffset(b);
+            int len = list.blockLength(b);
+            block.clear();
+            block.limit(len);
+            while (block.hasRemaining()) {
+                if (channel.read(block, start + block.position()) < 0) {
+                    break;
+                }
+            }
+            block.flip();
+            ContentHash h = file.file().hash();
+            if (block.remaining() != len || !list.matches(b, block)) {
+                blockStart = -1;
+                badBlocks.incrementAndGet();
+                tier.quarantine(h, "block " + b + " does not match its hash");
+                throw new CorruptSharedBlobException("block " + b + " of shared blob " + h + " does not match its hash");
+            }
+            blockStart = start;
+        }
+
+        @Override
+        public void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // a read-only file
+            }
+            if (block != null) {
+                buffers.offer(block);
+                block = null;
+            }
+        }
     }
 
     private ByteBuffer takeBuffer(int blockSize) throws IOException {
@@ -117,7 +184,4 @@ public final class SharedSource implements Source {
         }
         return b;
     }
-
-    /** Guarded by this. */
-    private int allocated;
 }

@@ -1,6 +1,8 @@
 package io.weightfs.source;
 
-import io.weightfs.hub.RangeSink;
+import io.weightfs.hub.ByteStream;
+import io.weightfs.hub.Deadline;
+import java.nio.ByteBuffer;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.concurrent.atomic.AtomicLong;
@@ -57,36 +59,112 @@ public final class TieredSource implements Source {
     }
 
     @Override
-    public void read(RepoFile file, long offset, long length, RangeSink sink) throws IOException {
-        long now = clock.millis();
-        if (shared.has(file) && preferShared(length, now)) {
-            long[] delivered = {0};
-            long t0 = System.nanoTime();
+    public ByteStream open(RepoFile file, long offset, long length, Deadline deadline) throws IOException {
+        if (shared.has(file) && preferShared(length, clock.millis())) {
             try {
-                shared.read(file, offset, length, (pos, bytes) -> {
-                    int n = bytes.remaining();
-                    sink.write(pos, bytes);
-                    delivered[0] += n;
-                });
-                sharedEstimate.record(length, System.nanoTime() - t0, now);
-                sharedBytes.addAndGet(length);
-                return;
+                return new Tiered(file, shared.open(file, offset, length, deadline), true, offset + length, deadline);
             } catch (IOException e) {
                 fallbacks.incrementAndGet();
                 LOG.warn("shared tier failed for {} ({}); reading it from the Hub", file.describe(), e.getMessage());
-                // Whatever the shared tier already delivered was verified; continue after it.
-                offset += delivered[0];
-                length -= delivered[0];
-                sharedBytes.addAndGet(delivered[0]);
-                if (length == 0) {
-                    return;
-                }
             }
         }
-        long t0 = System.nanoTime();
-        hub.read(file, offset, length, sink);
-        hubEstimate.record(length, System.nanoTime() - t0, now);
-        hubBytes.addAndGet(length);
+        return new Tiered(file, hub.open(file, offset, length, deadline), false, offset + length, deadline);
+    }
+
+    /**
+     * A stream from one tier that moves to the Hub if the shared tier fails part-way. The time a
+     * tier took is the time spent inside its reads, so pauses the reader makes between reads (the
+     * fill stepping aside for a waiting read) do not count against it.
+     */
+    private final class Tiered implements ByteStream, CheckedStream {
+        private final RepoFile file;
+        private final long end;
+        private final Deadline deadline;
+        private ByteStream current;
+        private boolean fromShared;
+        private boolean allChecked;
+        private long streamStart;
+        private long readNanos;
+        private long firstByteNanos = -1;
+
+        Tiered(RepoFile file, ByteStream first, boolean fromShared, long end, Deadline deadline) {
+            this.file = file;
+            this.current = first;
+            this.fromShared = fromShared;
+            this.allChecked = fromShared;
+            this.end = end;
+            this.deadline = deadline;
+            this.streamStart = first.position();
+        }
+
+        @Override
+        public boolean deliveredChecked() {
+            return allChecked;
+        }
+
+        @Override
+        public long position() {
+            return current.position();
+        }
+
+        @Override
+        public long end() {
+            return end;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            long t0 = System.nanoTime();
+            try {
+                int n = current.read(dst);
+                if (n > 0) {
+                    (fromShared ? sharedBytes : hubBytes).addAndGet(n);
+                    if (firstByteNanos < 0) {
+                        firstByteNanos = System.nanoTime() - t0;
+                    }
+                }
+                return n;
+            } catch (IOException e) {
+                if (!fromShared) {
+                    throw e;
+                }
+                // Whatever the shared tier already delivered was checked; continue after it.
+                fallbacks.incrementAndGet();
+                LOG.warn("shared tier failed for {} ({}); reading the rest from the Hub", file.describe(), e.getMessage());
+                long pos = current.position();
+                current.close();
+                record();
+                current = hub.open(file, pos, end - pos, deadline);
+                fromShared = false;
+                allChecked = false;
+                streamStart = pos;
+                readNanos = 0;
+                firstByteNanos = -1;
+                return 0;
+            } finally {
+                readNanos += System.nanoTime() - t0;
+            }
+        }
+
+        /** Feeds the tier's estimate with what this stream saw of it. */
+        private void record() {
+            long bytes = current.position() - streamStart;
+            if (bytes <= 0) {
+                return;
+            }
+            long now = clock.millis();
+            Estimate e = fromShared ? sharedEstimate : hubEstimate;
+            if (firstByteNanos >= 0) {
+                e.record(1, firstByteNanos, now); // latency: the wait for the first byte
+            }
+            e.record(bytes, readNanos, now);
+        }
+
+        @Override
+        public void close() {
+            record();
+            current.close();
+        }
     }
 
     /**

@@ -1,120 +1,131 @@
 package io.weightfs.store;
 
 import io.weightfs.manifest.ContentHash;
-import io.weightfs.manifest.ContentHasher;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node block store (see the package comment for the layout and the durability rules).
+ * A block store: the registry of open {@link Blob}s, where their files live, and the services they
+ * share (the {@link Syncer}, the verifier threads, the free-space guard, eviction, listeners). See
+ * the package comment for the layout and the durability rules.
  *
- * <p><b>Threads.</b> {@link #open} returns at once; the index opens on a background thread
- * ({@link #ready()}), because opening a Chronicle Map takes over a second and the mount must not
- * wait for it. A syncer thread batches durability: blocks written in the last
- * {@link StoreOptions#syncIntervalMillis()} are forced to disk with one fsync per blob, then
- * recorded in the index. A verifier pool (one thread per core) hashes complete blobs. Listeners
+ * <p>Two layouts: the node store ({@link #open}: {@code blobs/<algo>/<xx>/<hash>} plus
+ * {@code .state}), and a staging store for {@code weightfs fetch} ({@link #staging}), whose blobs are
+ * the destination's temporary files, so an eager download resumes inside a file after a crash the
+ * same way a mount does.
+ *
+ * <p><b>Threads.</b> Opening is instant (no index to load). The syncer thread batches durability;
+ * a verifier pool (one thread per core) hashes what writers could not hash as it passed. Listeners
  * are called on those threads, never under a lock.
  */
 public final class BlockStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BlockStore.class);
+    static final String STATE_SUFFIX = ".state";
+    /**
+     * A fetch claim not refreshed for this long belongs to a process that died or hangs; another
+     * takes over. Downloads refresh their claim about once a second while bytes arrive.
+     */
+    static final long CLAIM_STALE_SECONDS = 30;
+    /** The free space is looked at no more than once a second: statvfs is cheap, but not free. */
+    private static final long FREE_CHECK_NANOS = 1_000_000_000L;
+    /** After a write failed for lack of space, no block is cached for this long, then writes are tried again. */
+    private static final long FULL_BACKOFF_NANOS = 5_000_000_000L;
+
+    /** Where a blob's two files live. */
+    public interface Layout {
+        Path data(ContentHash hash);
+
+        default Path state(ContentHash hash) {
+            Path d = data(hash);
+            return d.resolveSibling(d.getFileName() + STATE_SUFFIX);
+        }
+    }
+
+    /** Told when a blob's whole-content check has finished. */
+    public interface BlobListener {
+        /** The content hashed right and every block is durable. */
+        void blobVerified(Blob blob);
+
+        /** The content did not hash right; every block was dropped and must be fetched again. */
+        void blobCorrupt(Blob blob, ContentHash actual);
+    }
 
     private final Path dir;
     private final StoreOptions options;
-    private final CompletableFuture<BlockIndex> index;
+    private final Layout layout;
+    private final Clock clock;
     private final ConcurrentHashMap<ContentHash, CompletableFuture<Blob>> blobs = new ConcurrentHashMap<>();
-    private final LinkedBlockingQueue<Written> toSync = new LinkedBlockingQueue<>();
-    private final Thread syncer;
+    private final ConcurrentHashMap<ContentHash, Object> lifecycle = new ConcurrentHashMap<>();
+    private final Syncer syncer;
     private final ExecutorService verifier;
     private final List<BlobListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicLong hashMismatches = new AtomicLong();
     private final AtomicLong crcMismatches = new AtomicLong();
-    private volatile boolean closed;
+    private final AtomicLong hotHashedBytes = new AtomicLong();
+    private final AtomicLong caughtUpBytes = new AtomicLong();
+    private final AtomicLong lowSpaceRefusals = new AtomicLong();
+    private final AtomicLong evictedBlobs = new AtomicLong();
     /** When this process last read each blob (for least-recently-used eviction). */
     private final ConcurrentHashMap<ContentHash, Long> lastUse = new ConcurrentHashMap<>();
     /** Free bytes on the store's filesystem; injectable so tests can run out of space on demand. */
-    private volatile java.util.function.LongSupplier freeSpace = this::usableSpace;
+    private volatile LongSupplier freeSpace = this::usableSpace;
     private volatile long freeCheckedAtNanos;
     private volatile boolean low;
-    private final java.util.concurrent.atomic.AtomicBoolean lowLogged = new java.util.concurrent.atomic.AtomicBoolean();
-    private final AtomicLong lowSpaceRefusals = new AtomicLong();
-    private final AtomicLong evictedBlobs = new AtomicLong();
-    /** The free space is looked at no more than once a second: statvfs is cheap, but not free. */
-    private static final long FREE_CHECK_NANOS = 1_000_000_000L;
+    private final AtomicBoolean lowLogged = new AtomicBoolean();
+    /** When a write last failed for lack of space (0: never), and what the filesystem said. */
+    private volatile long fullSinceNanos;
+    private volatile String fullReason;
+    private final AtomicBoolean fullLogged = new AtomicBoolean();
+    private volatile boolean closed;
 
-    /** This process's id in fetch claims: random, because pids repeat across containers. */
-    private final long owner = java.util.concurrent.ThreadLocalRandom.current().nextLong();
-    /**
-     * A claim not refreshed for this long belongs to a process that died or hangs; another takes
-     * over. Downloads refresh their claim about every second while bytes arrive.
-     */
-    static final long CLAIM_STALE_MILLIS = 30_000;
-
-    /** Told when a blob's whole-content check has finished. */
-    public interface BlobListener {
-        void blobVerified(Blob blob);
-
-        /** The blob's content did not hash right; every block was dropped and must be fetched again. */
-        void blobCorrupt(Blob blob, ContentHash actual);
-    }
-
-    /** A block written to the file, waiting to be synced; {@code generation} is the blob's at write time. */
-    private record Written(Blob blob, int block, int crc, long generation) {}
-
-    private BlockStore(Path dir, StoreOptions options, Supplier<BlockIndex> openIndex) throws IOException {
+    private BlockStore(Path dir, StoreOptions options, Layout layout, Clock clock) {
         this.dir = dir;
         this.options = options;
-        Files.createDirectories(dir.resolve("blobs"));
-        this.index = new CompletableFuture<>();
-        Thread.ofPlatform().daemon(true).name("weightfs-index-open").start(() -> {
-            long t0 = System.nanoTime();
-            try {
-                index.complete(openIndex.get());
-                LOG.debug("block index of {} open in {} ms", dir, (System.nanoTime() - t0) / 1_000_000);
-            } catch (RuntimeException e) {
-                LOG.error("cannot open the block index in {}: {}", dir.resolve("index"), e.toString());
-                index.completeExceptionally(e);
-            }
-        });
-        this.syncer = Thread.ofPlatform().daemon(true).name("weightfs-store-sync").start(this::syncLoop);
+        this.layout = layout;
+        this.clock = clock;
+        this.syncer = new Syncer(options.syncIntervalMillis());
         this.verifier = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().daemon(true).name("weightfs-verify-", 0).factory());
     }
 
-    /** Opens the store in {@code dir}, with its persisted index. Returns at once. */
+    /** Opens the node store in {@code dir}. Instant: each blob's state is mapped when the blob is first used. */
     public static BlockStore open(Path dir, StoreOptions options) throws IOException {
-        return new BlockStore(dir, options, () -> {
-            try {
-                return ChronicleBlockIndex.open(dir.resolve("index"), options.indexEntries());
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        return open(dir, options, Clock.systemUTC());
     }
 
-    /** A store whose index lives in memory only (tests of the layers above). */
-    public static BlockStore openWithMemoryIndex(Path dir, StoreOptions options) throws IOException {
-        return new BlockStore(dir, options, MemoryBlockIndex::new);
+    public static BlockStore open(Path dir, StoreOptions options, Clock clock) throws IOException {
+        Path blobs = dir.resolve("blobs");
+        Files.createDirectories(blobs);
+        return new BlockStore(dir, options, h -> blobs.resolve(h.algorithm().label()).resolve(h.hex().substring(0, 2)).resolve(h.hex()),
+                clock);
+    }
+
+    /**
+     * A store whose blobs live where {@code layout} says (the temporary files of an eager
+     * download); {@code dir} is only named in messages.
+     */
+    public static BlockStore staging(Path dir, StoreOptions options, Layout layout) {
+        return new BlockStore(dir, options, layout, Clock.systemUTC());
     }
 
     public Path dir() {
@@ -125,13 +136,12 @@ public final class BlockStore implements AutoCloseable {
         return options;
     }
 
-    /** Completes when the index is open. */
-    public CompletableFuture<?> ready() {
-        return index;
-    }
-
     public void addListener(BlobListener l) {
         listeners.add(l);
+    }
+
+    public void removeListener(BlobListener l) {
+        listeners.remove(l);
     }
 
     public long hashMismatches() {
@@ -142,13 +152,42 @@ public final class BlockStore implements AutoCloseable {
         return crcMismatches.get();
     }
 
+    /** Bytes the digests took from writers' buffers as they passed. */
+    public long hotHashedBytes() {
+        return hotHashedBytes.get();
+    }
+
+    /** Bytes the digests had to read back from blob files (written ahead of the hashed prefix, or by others). */
+    public long caughtUpBytes() {
+        return caughtUpBytes.get();
+    }
+
+    public long lowSpaceRefusals() {
+        return lowSpaceRefusals.get();
+    }
+
+    public long evictedBlobs() {
+        return evictedBlobs.get();
+    }
+
+    /** Why the store cannot cache now ("store full: ..."), or null when it can. */
+    public String spaceProblem() {
+        if (fullSinceNanos != 0 && System.nanoTime() - fullSinceNanos < FULL_BACKOFF_NANOS) {
+            return "store full: " + fullReason;
+        }
+        if (low) {
+            return "store below its free-space floor (" + options.minFreeBytes() + " bytes)";
+        }
+        return null;
+    }
+
     /** Notes a read of a blob, for least-recently-used eviction. */
     public void noteUse(ContentHash hash) {
-        lastUse.put(hash, System.currentTimeMillis());
+        lastUse.put(hash, clock.millis());
     }
 
     /** Replaces how free space is measured (tests). */
-    public void setFreeSpaceProbe(java.util.function.LongSupplier probe) {
+    public void setFreeSpaceProbe(LongSupplier probe) {
         this.freeSpace = probe;
         this.freeCheckedAtNanos = 0;
     }
@@ -162,11 +201,15 @@ public final class BlockStore implements AutoCloseable {
     }
 
     /**
-     * Whether the store's filesystem is below its free-space floor. Logged once when it first is;
-     * every block not cached because of it is counted ({@link #lowSpaceRefusals()}).
+     * Whether new blocks may be cached: not below the free-space floor, and not for a few seconds
+     * after a write failed for lack of space. A refusal is counted; the first is logged.
      */
-    public boolean lowOnSpace() {
+    public boolean mayCache() {
         long now = System.nanoTime();
+        if (fullSinceNanos != 0 && now - fullSinceNanos < FULL_BACKOFF_NANOS) {
+            lowSpaceRefusals.incrementAndGet();
+            return false;
+        }
         if (now - freeCheckedAtNanos > FREE_CHECK_NANOS) {
             freeCheckedAtNanos = now;
             low = freeSpace.getAsLong() < options.minFreeBytes();
@@ -177,32 +220,38 @@ public final class BlockStore implements AutoCloseable {
                 lowLogged.set(false);
             }
         }
-        return low;
+        if (low) {
+            lowSpaceRefusals.incrementAndGet();
+        }
+        return !low;
     }
 
-    void refusedForSpace() {
-        lowSpaceRefusals.incrementAndGet();
+    /** A write failed because the filesystem is full: stop caching for a while, say so once. */
+    void noteFull(IOException e) {
+        fullReason = e.getMessage();
+        fullSinceNanos = System.nanoTime();
+        if (fullLogged.compareAndSet(false, true)) {
+            LOG.warn("the node store {} is full ({}): new blocks are not cached, reads go straight to the source;"
+                    + " free space or set --store-max-size", dir, e.getMessage());
+        }
     }
 
-    public long lowSpaceRefusals() {
-        return lowSpaceRefusals.get();
-    }
-
-    public long evictedBlobs() {
-        return evictedBlobs.get();
+    static boolean isNoSpace(IOException e) {
+        String m = e.getMessage();
+        return m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"));
     }
 
     /** What an eviction pass did. */
     public record Eviction(long bytesBefore, long bytesAfter, List<ContentHash> evicted) {}
 
     /**
-     * Evicts least recently used complete blobs, none of {@code inUse}, until the blob files hold at
+     * Evicts least recently used verified blobs, none of {@code inUse}, until the blob files hold at
      * most {@code maxBytes}. A blob's last use is this process's last read of it, else its file's
-     * modification time. An evicted blob leaves the index first and its file second; a process that
-     * still has the file open keeps reading the bytes it had.
+     * modification time. An evicted blob is marked retired in its state (other processes open it
+     * again), then its data file and its state file are removed; a process that still has them open
+     * keeps reading the bytes it had.
      */
-    public Eviction evict(long maxBytes, java.util.Set<ContentHash> inUse) throws IOException {
-        BlockIndex idx = index();
+    public Eviction evict(long maxBytes, Set<ContentHash> inUse) throws IOException {
         record Candidate(ContentHash hash, Path file, long size, long lastUse) {}
         List<Candidate> candidates = new ArrayList<>();
         long total = 0;
@@ -220,9 +269,14 @@ public final class BlockStore implements AutoCloseable {
                     } catch (IllegalArgumentException notABlob) {
                         continue;
                     }
-                    long size = Files.size(f);
+                    long size;
+                    try {
+                        size = Files.size(f);
+                    } catch (NoSuchFileException gone) {
+                        continue;
+                    }
                     total += size;
-                    if (!inUse.contains(h) && idx.isVerified(h)) {
+                    if (!inUse.contains(h) && BlobState.peekVerified(layout.state(h))) {
                         long used = Math.max(lastUse.getOrDefault(h, 0L), Files.getLastModifiedTime(f).toMillis());
                         candidates.add(new Candidate(h, f, size, used));
                     }
@@ -236,12 +290,13 @@ public final class BlockStore implements AutoCloseable {
             if (total <= maxBytes) {
                 break;
             }
-            idx.removeBlob(c.hash(), (int) ((c.size() + options.blockSize() - 1) / options.blockSize()));
+            BlobState.retireFile(layout.state(c.hash()));
             CompletableFuture<Blob> open = blobs.remove(c.hash());
             Blob b = open == null ? null : open.getNow(null);
             if (b != null) {
-                b.discardBlocks();
+                b.retire();
             }
+            Files.deleteIfExists(layout.state(c.hash()));
             Files.deleteIfExists(c.file());
             lastUse.remove(c.hash());
             total -= c.size();
@@ -254,59 +309,107 @@ public final class BlockStore implements AutoCloseable {
         return new Eviction(before, total, evicted);
     }
 
-    /** Where a blob's data file lives: {@code blobs/<algo>/<first two hex>/<hex>}. */
+    /** Where a blob's data file lives. */
     public Path blobPath(ContentHash hash) {
-        return dir.resolve("blobs").resolve(hash.algorithm().label()).resolve(hash.hex().substring(0, 2)).resolve(hash.hex());
+        return layout.data(hash);
     }
 
     /**
-     * The blob of a hash, opened (and its file created, sparse, at its final size) on first use.
-     * Waits for the index to open. One {@link Blob} per hash per store.
+     * The blob of a hash, opened on first use (its data file created sparse at its final size, its
+     * state file mapped). One {@link Blob} per hash per store; a retired one is opened again.
      */
     public Blob blob(ContentHash hash, long size) throws IOException {
-        CompletableFuture<Blob> mine = new CompletableFuture<>();
-        CompletableFuture<Blob> existing = blobs.putIfAbsent(hash, mine);
-        if (existing == null) {
-            try {
-                Blob b = openBlob(hash, size);
-                mine.complete(b);
-                b.verifyIfComplete();
-            } catch (IOException | RuntimeException e) {
-                blobs.remove(hash, mine);
-                mine.completeExceptionally(e);
-                throw e;
+        while (true) {
+            CompletableFuture<Blob> mine = new CompletableFuture<>();
+            CompletableFuture<Blob> existing = blobs.putIfAbsent(hash, mine);
+            if (existing == null) {
+                try {
+                    Blob b = openBlob(hash, size);
+                    mine.complete(b);
+                    b.verifyIfComplete();
+                    return b;
+                } catch (IOException | RuntimeException e) {
+                    blobs.remove(hash, mine);
+                    mine.completeExceptionally(e);
+                    throw e;
+                }
             }
+            Blob b = join(existing, "blob " + hash);
+            if (b.isRetired()) {
+                blobs.remove(hash, existing);
+                continue;
+            }
+            if (b.size() != size) {
+                throw new IOException("blob " + hash + " is known with size " + b.size() + ", asked for with size " + size
+                        + ": two manifests disagree about the same content hash");
+            }
+            return b;
         }
-        Blob b = join(existing == null ? mine : existing, "blob " + hash);
-        if (b.size() != size) {
-            throw new IOException("blob " + hash + " is known with size " + b.size() + ", asked for with size " + size
-                    + ": two manifests disagree about the same content hash");
-        }
-        return b;
+    }
+
+    /** The blob of a hash if this store has opened it (for progress reports); never opens one. */
+    public java.util.Optional<Blob> openedBlob(ContentHash hash) {
+        CompletableFuture<Blob> f = blobs.get(hash);
+        return f == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(f.getNow(null));
     }
 
     private Blob openBlob(ContentHash hash, long size) throws IOException {
-        BlockIndex idx = index();
-        Path file = blobPath(hash);
-        Files.createDirectories(file.getParent());
-        int blockCount = (int) ((size + options.blockSize() - 1) / options.blockSize());
-        boolean existed = Files.exists(file);
-        if (!existed || Files.size(file) != size) {
-            if (existed || !idx.presentBlocks(hash, blockCount).isEmpty() || idx.isVerified(hash)) {
-                // The file vanished or changed size under the index: nothing recorded can be trusted.
-                LOG.warn("blob file {} is missing or has the wrong size; forgetting its blocks", file);
-                idx.removeBlob(hash, blockCount);
+        synchronized (lifecycleLock(hash)) {
+            return openBlobLocked(hash, size);
+        }
+    }
+
+    private Blob openBlobLocked(ContentHash hash, long size) throws IOException {
+        if (closed) {
+            throw new IOException("the block store " + dir + " is closed");
+        }
+        Path data = layout.data(hash);
+        Path statePath = layout.state(hash);
+        Files.createDirectories(data.getParent());
+        int blockSize = options.blockSize();
+        BlobState state;
+        try {
+            state = BlobState.openOrCreate(statePath, size, blockSize);
+            if (state.retired()) {
+                state = BlobState.replace(statePath, size, blockSize);
             }
-            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+        } catch (BlobState.MismatchException e) {
+            LOG.info("starting blob {} afresh: {}", hash, e.getMessage());
+            state = BlobState.replace(statePath, size, blockSize);
+        }
+        boolean dataOk = Files.exists(data) && Files.size(data) == size;
+        if (!dataOk) {
+            if (Files.exists(data) || state.verified() || anyProgress(state)) {
+                // The file vanished or changed size under its state: nothing recorded can be trusted.
+                LOG.warn("blob file {} is missing or has the wrong size; forgetting its blocks", data);
+                state = BlobState.replace(statePath, size, blockSize);
+            }
+            try (RandomAccessFile raf = new RandomAccessFile(data.toFile(), "rw")) {
                 raf.setLength(size);
             }
         }
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new Blob(this, hash, size, options.blockSize(), ch, idx.presentBlocks(hash, blockCount), idx.isVerified(hash));
+        FileChannel ch = FileChannel.open(data, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new Blob(this, hash, size, blockSize, ch, state);
     }
 
-    private BlockIndex index() throws IOException {
-        return join(index, "the block index");
+    private static boolean anyProgress(BlobState s) {
+        for (int b = 0; b < s.blockCount(); b++) {
+            if (s.durableBytes(b) > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Closes a blob and removes its state file, leaving the data file (the eager download moves it
+     * into place once verified).
+     */
+    public void release(Blob blob) throws IOException {
+        blobs.remove(blob.hash());
+        blob.retire();
+        blob.channel().close();
+        Files.deleteIfExists(layout.state(blob.hash()));
     }
 
     private static <T> T join(CompletableFuture<T> f, String what) throws IOException {
@@ -314,9 +417,9 @@ public final class BlockStore implements AutoCloseable {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted waiting for " + what);
+            throw new java.io.InterruptedIOException("interrupted waiting for " + what);
         } catch (ExecutionException e) {
-            Throwable c = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            Throwable c = e.getCause();
             if (c instanceof IOException io) {
                 throw new IOException("cannot open " + what + ": " + io.getMessage(), io);
             }
@@ -326,194 +429,90 @@ public final class BlockStore implements AutoCloseable {
 
     // --- called by Blob ------------------------------------------------------------------------
 
-    /** The CRC of a block another process recorded, if any; empty while the index is not open. */
-    java.util.OptionalInt indexedBlock(ContentHash hash, int block) {
-        CompletableFuture<BlockIndex> f = index;
-        BlockIndex idx = f.getNow(null);
-        return idx == null ? java.util.OptionalInt.empty() : idx.presentBlock(hash, block);
+    Syncer syncer() {
+        return syncer;
     }
 
-    boolean claim(ContentHash hash, int block) throws IOException {
-        return index().claim(hash, block, owner, System.currentTimeMillis(), CLAIM_STALE_MILLIS);
-    }
-
-    void refreshClaim(ContentHash hash, int block) {
-        BlockIndex idx = index.getNow(null);
-        if (idx != null) {
-            idx.refreshClaim(hash, block, owner, System.currentTimeMillis());
+    /** Runs catch-up hashing on the verifier threads; after close, nothing more is verified. */
+    void verifyLater(Runnable task) {
+        try {
+            verifier.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            LOG.debug("store closing: not verifying now");
         }
     }
 
-    void releaseClaim(ContentHash hash, int block) {
-        BlockIndex idx = index.getNow(null);
-        if (idx != null) {
-            idx.releaseClaim(hash, block, owner);
-        }
-    }
-
-    void blockWritten(Blob blob, int block, int crc) {
-        toSync.add(new Written(blob, block, crc, blob.generation()));
+    long nowSeconds() {
+        return clock.millis() / 1000;
     }
 
     void blockCorrupt(Blob blob, int block, int expected, int actual) {
         crcMismatches.incrementAndGet();
         LOG.warn("block {} of {} failed its CRC check (expected {}, found {}): dropped, it will be fetched again",
                 block, blob.hash(), Integer.toHexString(expected), Integer.toHexString(actual));
-        index.thenAccept(i -> i.removeBlock(blob.hash(), block));
     }
 
-    void verifyLater(Blob blob) {
+    void blobHashed(Blob blob, BlobDigest d) {
+        hotHashedBytes.addAndGet(d.hotBytes());
+        caughtUpBytes.addAndGet(d.caughtUpBytes());
+        LOG.debug("hashed {}: {} bytes as they were written, {} read back", blob.hash(), d.hotBytes(), d.caughtUpBytes());
+    }
+
+    void blobVerified(Blob blob) {
+        LOG.debug("verified {}", blob.hash());
+        listeners.forEach(l -> l.blobVerified(blob));
+    }
+
+    void blobCorrupt(Blob blob, ContentHash actual) {
+        LOG.warn("blob {} hashed to {}: the content received was wrong; discarding it to fetch again", blob.hash(), actual);
         try {
-            verifier.execute(() -> verify(blob));
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-            blob.verificationDone(false);
-        }
-    }
-
-    private void verify(Blob blob) {
-        try {
-            verifyNow(blob);
-        } catch (IOException | RuntimeException e) {
-            LOG.error("cannot verify blob {}: {}", blob.hash(), e.toString());
-            blob.verificationDone(false);
-        }
-    }
-
-    /**
-     * Hashes a complete blob now, on the calling thread: marks it verified, or discards it if its
-     * content is wrong (and tells the listeners). Safe to race with the background verification:
-     * a discard happens only if nobody discarded the blob since this hash began.
-     *
-     * @return whether the blob is verified
-     */
-    public boolean verifyNow(Blob blob) throws IOException {
-        if (blob.isVerified()) {
-            return true;
-        }
-        long gen = blob.generation();
-        blob.channel().force(false);
-        ContentHash actual = hashOf(blob);
-        if (actual.equals(blob.hash())) {
-            if (blob.generation() != gen) {
-                return false;
-            }
-            blob.verificationDone(true);
-            // Verified is recorded after the blocks: the syncer may still hold some of them.
-            flushNow();
-            index().markVerified(blob.hash());
-            LOG.debug("verified {}", blob.hash());
-            listeners.forEach(l -> l.blobVerified(blob));
-            return true;
-        }
-        if (blob.generation() == gen) {
-            hashMismatches.incrementAndGet();
-            LOG.warn("blob {} hashed to {}: the content received was wrong; discarding it to fetch again", blob.hash(), actual);
             discard(blob);
-            listeners.forEach(l -> l.blobCorrupt(blob, actual));
+        } catch (IOException e) {
+            LOG.error("cannot discard the wrong content of {}: {}", blob.hash(), e.toString());
         }
-        return false;
+        listeners.forEach(l -> l.blobCorrupt(blob, actual));
+        // Counted once handled: whoever sees the count sees the discard's consequences too.
+        hashMismatches.incrementAndGet();
     }
 
-    private static ContentHash hashOf(Blob blob) throws IOException {
-        ContentHasher h = ContentHasher.of(blob.hash().algorithm(), blob.size());
-        // Heap, not direct: see ContentHasher.hashFile.
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
-        long pos = 0;
-        while (pos < blob.size()) {
-            buf.clear();
-            buf.limit((int) Math.min(buf.capacity(), blob.size() - pos));
-            int n = blob.channel().read(buf, pos);
-            if (n < 0) {
-                throw new IOException("blob file of " + blob.hash() + " is shorter than " + blob.size());
-            }
-            buf.flip();
-            h.update(buf);
-            pos += n;
-        }
-        return h.finish();
+    void verificationFailed(Blob blob, Exception e) {
+        LOG.error("cannot verify blob {}: {}", blob.hash(), e.toString());
     }
-
-    /** Drops every block of a blob, in memory, in the index and on disk. */
-    public void discard(Blob blob) throws IOException {
-        blob.discardBlocks();
-        index().removeBlob(blob.hash(), blob.blockCount());
-        // Punch the data out: truncate, then grow back to the final size (sparse again).
-        blob.channel().truncate(0);
-        try (RandomAccessFile raf = new RandomAccessFile(blobPath(blob.hash()).toFile(), "rw")) {
-            raf.setLength(blob.size());
-        }
-    }
-
-    // --- durability ----------------------------------------------------------------------------
 
     /**
-     * Batches durability. Never interrupted: an interrupt during FileChannel I/O closes the
-     * channel for every thread (ClosedByInterruptException), so shutdown is a flag plus a bounded poll.
+     * Drops a blob whose content was wrong: nothing of it is served again, in this process or any
+     * other. It is retired (its state says so to every process that maps it, its object here
+     * forgets everything) and its two files are removed, so the next use makes fresh ones: writers
+     * or syncs still busy with the old content write into files that are gone, never into the new.
      */
-    private void syncLoop() {
-        List<Written> batch = new ArrayList<>();
-        while (!closed) {
-            try {
-                Written first = toSync.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
-                    continue;
-                }
-                batch.add(first);
-                if (options.syncIntervalMillis() > 0) {
-                    Thread.sleep(options.syncIntervalMillis());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-            toSync.drainTo(batch);
-            sync(batch);
-            batch.clear();
-        }
-    }
-
-    /** Forces each blob's file once, then records its blocks. */
-    private synchronized void sync(List<Written> batch) {
-        if (batch.isEmpty()) {
-            return;
-        }
-        Map<Blob, Map<Integer, Integer>> byBlob = new LinkedHashMap<>();
-        for (Written w : batch) {
-            if (w.generation() == w.blob().generation()) {
-                byBlob.computeIfAbsent(w.blob(), k -> new HashMap<>()).put(w.block(), w.crc());
-            }
-        }
-        BlockIndex idx;
-        try {
-            idx = index();
-        } catch (IOException e) {
-            LOG.error("written blocks cannot be recorded: {}", e.getMessage());
-            return;
-        }
-        for (Map.Entry<Blob, Map<Integer, Integer>> e : byBlob.entrySet()) {
-            Blob blob = e.getKey();
-            long gen = blob.generation();
-            try {
-                blob.channel().force(false);
-                if (gen == blob.generation()) {
-                    idx.putBlocks(blob.hash(), e.getValue());
-                }
-                // Durable now: processes waiting on our claims find the blocks in the index.
-                for (int block : e.getValue().keySet()) {
-                    idx.releaseClaim(blob.hash(), block, owner);
-                }
-            } catch (IOException ex) {
-                LOG.error("cannot sync blob {}: {}; its new blocks stay unrecorded and will be fetched again after a restart",
-                        blob.hash(), ex.toString());
+    public void discard(Blob blob) throws IOException {
+        ContentHash h = blob.hash();
+        synchronized (lifecycleLock(h)) {
+            blob.state().clearProgress();
+            blob.state().clearFlag(BlobState.VERIFIED);
+            blob.state().setFlag(BlobState.RETIRED);
+            blob.retireDiscarded();
+            Files.deleteIfExists(layout.state(h));
+            Files.deleteIfExists(layout.data(h));
+            CompletableFuture<Blob> f = blobs.get(h);
+            if (f != null && f.getNow(null) == blob) {
+                blobs.remove(h, f);
             }
         }
     }
 
-    /** Syncs and records whatever is pending now (verification, shutdown). */
-    void flushNow() {
-        List<Written> batch = new ArrayList<>();
-        toSync.drainTo(batch);
-        sync(batch);
+    /**
+     * Serialises the creation and removal of one blob's files in this process (an open racing a
+     * discard must not map the files being removed). Held only around those file operations, never
+     * by a read or a write of bytes.
+     */
+    private Object lifecycleLock(ContentHash h) {
+        return lifecycle.computeIfAbsent(h, k -> new Object());
+    }
+
+    /** Makes every byte written so far durable and recorded (shutdown, tests). */
+    public void flush() {
+        syncer.flush();
     }
 
     @Override
@@ -525,12 +524,11 @@ public final class BlockStore implements AutoCloseable {
         // No interrupts: they would close the blob files' channels under the threads using them.
         verifier.shutdown();
         try {
-            syncer.join(10_000);
             verifier.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        flushNow();
+        syncer.close();
         for (CompletableFuture<Blob> f : blobs.values()) {
             Blob b = f.getNow(null);
             if (b != null) {
@@ -541,6 +539,5 @@ public final class BlockStore implements AutoCloseable {
                 }
             }
         }
-        index.thenAccept(BlockIndex::close);
     }
 }

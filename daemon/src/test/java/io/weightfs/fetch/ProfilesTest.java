@@ -67,7 +67,7 @@ class ProfilesTest {
         RepoFile b = file("b.safetensors", cb);
         AccessProfile profile = new AccessProfile("acme/m", COMMIT, List.of(
                 new AccessProfile.Read("b.safetensors", 2L * BLOCK), new AccessProfile.Read("b.safetensors", 0)));
-        try (BlockStore store = BlockStore.openWithMemoryIndex(dir.resolve("store"), new StoreOptions(BLOCK, 10_000, 0));
+        try (BlockStore store = BlockStore.open(dir.resolve("store"), new StoreOptions(BLOCK, 0));
                 BlockFetcher fetcher = new BlockFetcher(source, new BlockFetcher.Options(1, 1, 0, BlockFetcher.Scheduling.PRIORITY),
                         Clock.systemUTC());
                 Prefetcher p = new Prefetcher(store, fetcher, List.of(a, b), List.of(profile), 1, Duration.ofMillis(1))) {

@@ -9,11 +9,11 @@ import org.junit.jupiter.api.Test;
 
 class MountOptionsTest {
     @Test
-    void defaults_areJfuseReadOnlyWithKernelCacheAndHourLongCaches() {
+    void defaults_areJfuseReadOnlyWithHourLongCaches_andNoBlanketKernelCache() {
         MountOptions o = MountOptions.defaults();
         assertEquals(FuseBinding.JFUSE, o.binding());
         assertEquals(4096, o.readAheadKb());
-        assertEquals("ro,default_permissions,kernel_cache,fsname=weightfs,attr_timeout=3600,entry_timeout=3600",
+        assertEquals("ro,default_permissions,fsname=weightfs,attr_timeout=3600,entry_timeout=3600",
                 o.fuseOptions());
     }
 
@@ -21,7 +21,7 @@ class MountOptionsTest {
     void jnr_alsoGetsUseIno_andAllowOtherIsAddedWhenAsked() {
         String jnr = MountOptions.defaults().withBinding(FuseBinding.JNR).withAllowOther(true)
                 .withCacheTimeouts(Duration.ofMillis(1500), Duration.ZERO).fuseOptions();
-        assertEquals("ro,default_permissions,kernel_cache,fsname=weightfs,attr_timeout=1.5,entry_timeout=0"
+        assertEquals("ro,default_permissions,fsname=weightfs,attr_timeout=1.5,entry_timeout=0"
                 + ",use_ino,allow_other", jnr);
     }
 

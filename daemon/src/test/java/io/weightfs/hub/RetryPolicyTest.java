@@ -32,8 +32,9 @@ class RetryPolicyTest {
     }
 
     @Test
-    void absurdServerWaits_areCappedAtFiveMinutes() {
-        assertEquals(Duration.ofMinutes(5), NO_JITTER_LOW.delay(1, null, "86400"));
+    void longServerWaits_areTakenAsSaid_upToADay() {
+        assertEquals(Duration.ofSeconds(3601), NO_JITTER_LOW.delay(1, null, "3600"));
+        assertEquals(Duration.ofDays(1), NO_JITTER_LOW.delay(1, null, "999999"));
     }
 
     @Test

@@ -49,7 +49,7 @@ class SharedTierTest {
         SharedSource source = new SharedSource(tier);
         long off = SharedTier.BLOCK_SIZE - 100;
         ByteBuffer got = ByteBuffer.allocate(300);
-        source.read(file(), off, 300, (pos, bytes) -> got.put(bytes));
+        io.weightfs.testing.ByteStreams.readInto(source, file(), off, 300, got);
         assertArrayEquals(CONTENT.bytes(off, 300), got.array());
         try (Stream<Path> tmp = Files.list(dir.resolve("shared/org/tmp"))) {
             assertEquals(0, tmp.count(), "nothing left in tmp");
@@ -80,9 +80,9 @@ class SharedTierTest {
         SharedSource source = new SharedSource(tier);
         ByteBuffer got = ByteBuffer.allocate(10);
         // Block 0 is fine.
-        source.read(file(), 0, 10, (pos, bytes) -> got.put(bytes));
+        io.weightfs.testing.ByteStreams.readInto(source, file(), 0, 10, got);
         assertThrows(SharedSource.CorruptSharedBlobException.class,
-                () -> source.read(file(), SharedTier.BLOCK_SIZE, 10, (pos, bytes) -> { }));
+                () -> io.weightfs.testing.ByteStreams.readInto(source, file(), SharedTier.BLOCK_SIZE, 10, ByteBuffer.allocate(10)));
         assertFalse(tier.has(HASH));
         assertEquals(1, source.badBlocks());
     }

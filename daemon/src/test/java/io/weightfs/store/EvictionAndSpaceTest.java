@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.weightfs.manifest.ContentHash;
 import io.weightfs.testing.PatternContent;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -18,8 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EvictionAndSpaceTest {
-    private static final int BLOCK = 64 * 1024;
-    private static final StoreOptions OPTIONS = new StoreOptions(BLOCK, 10_000, 0);
+    private static final int BLOCK = BlockStoreTest.BLOCK;
+    private static final StoreOptions OPTIONS = BlockStoreTest.SMALL_BLOCKS;
 
     @TempDir
     Path dir;
@@ -40,18 +39,14 @@ class EvictionAndSpaceTest {
             public void blobCorrupt(Blob blob, ContentHash actual) {}
         });
         Blob blob = store.blob(h, c.size());
-        for (int b = 0; b < blob.blockCount(); b++) {
-            Blob.BlockWriter w = blob.openBlock(b);
-            w.write(blob.blockOffset(b), ByteBuffer.wrap(c.bytes(blob.blockOffset(b), blob.blockLength(b))));
-            w.commit();
-        }
+        BlockStoreTest.write(blob, 0, blob.blockCount(), c, BLOCK);
         verified.get(10, TimeUnit.SECONDS);
         return blob;
     }
 
     @Test
     void eviction_removesLeastRecentlyUsedCompleteBlobs_neverOpenOnes_untilUnderTheLimit() throws Exception {
-        try (BlockStore store = BlockStore.openWithMemoryIndex(dir, OPTIONS)) {
+        try (BlockStore store = BlockStore.open(dir, OPTIONS)) {
             Blob oldest = fill(store, new PatternContent(1, 3 * BLOCK));
             Blob open = fill(store, new PatternContent(2, 3 * BLOCK));
             Blob middle = fill(store, new PatternContent(3, 3 * BLOCK));
@@ -63,21 +58,24 @@ class EvictionAndSpaceTest {
             BlockStore.Eviction e = store.evict(2L * 3 * BLOCK, Set.of(open.hash()));
             assertEquals(List.of(oldest.hash(), middle.hash()), e.evicted());
             assertFalse(Files.exists(store.blobPath(oldest.hash())));
+            assertFalse(Files.exists(store.blobPath(oldest.hash()).resolveSibling(oldest.hash().hex() + ".state")), "its state goes too");
             assertTrue(Files.exists(store.blobPath(open.hash())), "a blob an open file needs stays");
             assertEquals(2L * 3 * BLOCK, e.bytesAfter());
-            assertFalse(oldest.isPresent(0), "its readers fetch again");
+            assertTrue(oldest.isRetired(), "holders of the evicted blob open it again");
+            assertFalse(store.blob(oldest.hash(), 3 * BLOCK).isPresent(0), "and its readers fetch again");
         }
     }
 
     @Test
     void belowTheFreeSpaceFloor_noBlockIsCached_andTheRefusalIsCounted() throws Exception {
-        try (BlockStore store = BlockStore.openWithMemoryIndex(dir, OPTIONS.withMinFreeBytes(1 << 20))) {
+        try (BlockStore store = BlockStore.open(dir, OPTIONS.withMinFreeBytes(1 << 20))) {
             store.setFreeSpaceProbe(() -> 1000);
             Blob b = store.blob(new PatternContent(5, BLOCK).hash(ContentHash.Algorithm.SHA256), BLOCK);
-            assertFalse(b.cacheable());
+            assertFalse(b.mayCache());
             assertEquals(1, store.lowSpaceRefusals());
+            assertTrue(store.spaceProblem().contains("free-space floor"));
             store.setFreeSpaceProbe(() -> 10L << 30);
-            assertTrue(b.cacheable());
+            assertTrue(b.mayCache());
         }
     }
 }

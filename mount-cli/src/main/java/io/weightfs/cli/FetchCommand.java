@@ -15,6 +15,7 @@ import io.weightfs.source.RepoFile;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -38,9 +39,16 @@ final class FetchCommand implements Callable<Integer> {
     @Option(names = "--dest", required = true, paramLabel = "DIR", description = "Where the files go.")
     Path dest;
 
-    @Option(names = "--part-size", paramLabel = "SIZE", defaultValue = "8MiB", converter = Sizes.class,
-            description = "Bytes per ranged request (default: ${DEFAULT-VALUE}).")
-    long partSize;
+    @Option(names = "--block-size", paramLabel = "SIZE", defaultValue = "8MiB", converter = Sizes.class,
+            description = "The unit of durable progress and of fetching (default: ${DEFAULT-VALUE}); a killed fetch resumes"
+                    + " from its last durable byte.")
+    long blockSize;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.class,
+            description = "Give up on files not verified after this long (e.g. 30m); default: as long as it takes."
+                    + " What arrived is kept for the next run.")
+    Duration timeout;
+
 
     @Option(names = "--progress", paramLabel = "MODE", defaultValue = "auto",
             description = "auto (a bar on a terminal, lines otherwise), bar, lines or none.")
@@ -73,16 +81,45 @@ final class FetchCommand implements Callable<Integer> {
             }
             List<EagerFetcher.Job> jobs = jobs(dest, entries);
             FetchProgress progress = new FetchProgress();
-            EagerFetcher fetcher = new EagerFetcher(new HubSource(hub),
-                    new EagerFetcher.Options(common.connections, partSize, EagerFetcher.Options.DEFAULTS.verifyThreads()));
+            EagerFetcher.Options options = new EagerFetcher.Options(common.connections, (int) blockSize,
+                    timeout == null ? Duration.ZERO : timeout, EagerFetcher.Options.DEFAULTS.retryBase());
+            java.util.Optional<io.weightfs.source.SharedTier> shared;
+            try {
+                shared = common.sharedTier(config);
+            } catch (IllegalArgumentException e) {
+                err.println("weightfs fetch: " + e.getMessage());
+                return Main.EXIT_USAGE;
+            }
+            io.weightfs.source.Source source = new HubSource(hub);
+            if (shared.isPresent()) {
+                source = new io.weightfs.source.TieredSource(new io.weightfs.source.SharedSource(shared.get()), source, java.time.Clock.systemUTC());
+            }
             List<EagerFetcher.Outcome> outcomes;
-            try (ProgressPrinter printer = printer(progress)) {
-                outcomes = fetcher.fetch(jobs, progress);
+            io.weightfs.store.BlockStore nodeStore = null;
+            try {
+                // Given --store (or a shared tier), fill and read the node store as a mount does and copy
+                // verified files out; otherwise fill hidden temporary files beside the destinations.
+                if (common.store != null || shared.isPresent()) {
+                    nodeStore = io.weightfs.store.BlockStore.open(common.store(),
+                            io.weightfs.store.StoreOptions.DEFAULTS.withBlockSize((int) blockSize));
+                }
+                EagerFetcher fetcher = new EagerFetcher(source, options, nodeStore, shared);
+                try (ProgressPrinter printer = printer(progress)) {
+                    outcomes = fetcher.fetch(jobs, progress);
+                }
+            } finally {
+                if (nodeStore != null) {
+                    nodeStore.close();
+                }
+                shared.ifPresent(io.weightfs.source.SharedTier::close);
             }
             return report(outcomes, progress.snapshot(), System.nanoTime() - started, err);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("weightfs fetch: interrupted; finished files are verified, the rest were not written");
+            return Main.EXIT_FAILED;
+        } catch (IOException e) {
+            err.println("weightfs fetch: cannot open the node store " + common.store() + ": " + e.getMessage());
             return Main.EXIT_FAILED;
         }
     }

@@ -44,9 +44,6 @@ public final class Main implements Runnable {
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
-        // Chronicle Map would otherwise try to reach an analytics host at start-up.
-        System.setProperty("chronicle.analytics.disable", "true");
-        System.setProperty("chronicle.announcer.disable", "true");
         // OkHttp's own logger is java.util.logging; it has nothing a user needs at INFO.
         java.util.logging.Logger.getLogger("okhttp3").setLevel(java.util.logging.Level.WARNING);
     }

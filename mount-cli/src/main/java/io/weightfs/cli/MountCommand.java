@@ -75,6 +75,17 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--no-profile", description = "Neither record the order programs read in, nor use a recorded order.")
     boolean noProfile;
 
+    @Option(names = "--read-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+            description = "A read whose bytes have not arrived by then fails with EIO, with the reason logged"
+                    + " (default: ${DEFAULT-VALUE}).")
+    Duration readTimeout;
+
+    @Option(names = "--verify", paramLabel = "MODE", defaultValue = "lazy",
+            description = "lazy (serve bytes as they arrive, check each file's hash when it is complete, and report"
+                    + " bytes served early that were wrong) or before-serve (serve a multi-block file only once its"
+                    + " whole hash matched, unless its blocks were checked against the shared tier's block hashes).")
+    String verify;
+
     @Option(names = "--read-ahead-kb", paramLabel = "KB", defaultValue = "4096",
             description = "Kernel readahead for the mount, set when running as root (default: ${DEFAULT-VALUE}).")
     int readAheadKb;
@@ -117,12 +128,26 @@ final class MountCommand implements Callable<Integer> {
             System.err.println("weightfs mount: --scheduler must be priority or fifo, not '" + scheduler + "'");
             return Main.EXIT_USAGE;
         }
+        io.weightfs.fetch.Reader.Verify verifyMode = switch (verify) {
+            case "lazy" -> io.weightfs.fetch.Reader.Verify.LAZY;
+            case "before-serve" -> io.weightfs.fetch.Reader.Verify.BEFORE_SERVE;
+            default -> null;
+        };
+        if (verifyMode == null) {
+            System.err.println("weightfs mount: --verify must be lazy or before-serve, not '" + verify + "'");
+            return Main.EXIT_USAGE;
+        }
+        if (readTimeout.isZero() || readTimeout.isNegative()) {
+            System.err.println("weightfs mount: --read-timeout must be positive, not " + readTimeout);
+            return Main.EXIT_USAGE;
+        }
         BlockFetcher.Options fetcherOptions = BlockFetcher.Options.of(common.connections, scheduler.equals("priority"));
         HubClient hub = common.hubClient(fetcherOptions.connections() + fetcherOptions.reserved() + READ_THROUGH_CONNECTIONS);
         MountDaemon daemon;
         try {
             daemon = MountDaemon.start(config, hub, common.tokens(),
-                    new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile, shared));
+                    new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile, shared,
+                            new io.weightfs.fetch.Reader.Options(readTimeout, verifyMode)));
         } catch (ManifestResolver.NothingMatchesException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             hub.close();

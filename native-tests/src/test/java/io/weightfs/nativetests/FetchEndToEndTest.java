@@ -137,7 +137,7 @@ class FetchEndToEndTest {
                     model_cache:
                       - repo_id: acme/flaky
                         volume_folder: flaky
-                    """), dest, "--part-size", "64MiB");
+                    """), dest, "--block-size", "64MiB");
             assertEquals(0, r.exit(), r.all());
             TestRepos.assertSameTree(src, dest.resolve("flaky"));
             long requests = 0;

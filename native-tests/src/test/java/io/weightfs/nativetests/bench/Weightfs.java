@@ -239,7 +239,7 @@ final class Weightfs {
 
         static String brief(JsonObject s) {
             JsonObject b = new JsonObject();
-            for (String k : new String[] {"complete", "done", "indexReady", "bytes", "bytesPresent", "bytesVerified",
+            for (String k : new String[] {"complete", "done", "bytes", "bytesPresent", "bytesVerified",
                 "bytesFetched", "errors", "profiles"}) {
                 if (s.has(k)) {
                     b.add(k, s.get(k));

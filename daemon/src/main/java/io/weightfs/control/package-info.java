@@ -1,0 +1,6 @@
+/**
+ * What a mount says about itself: the status JSON and the wait file's text
+ * ({@link io.weightfs.control.MountStatus}), read from the counters of the store, the fetch layer and
+ * the sources. It changes nothing; the filesystem serves what it renders.
+ */
+package io.weightfs.control;
