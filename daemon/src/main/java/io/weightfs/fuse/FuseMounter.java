@@ -32,6 +32,8 @@ public final class FuseMounter {
      * milliseconds; one that is not there by then is not coming.
      */
     static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
+    /** {@link #MOUNT_TIMEOUT} for callers outside the package, in seconds. */
+    public static final long MOUNT_TIMEOUT_SECONDS = 30;
     /** Between looks at the mount table while waiting for the mount; the wait ends early if the loop dies. */
     private static final long MOUNT_POLL_MILLIS = 5;
     /** How long a FUSE mount already at the mountpoint may take to answer a listing. */

@@ -11,6 +11,7 @@ import io.weightfs.fetch.PrefetchOrder;
 import io.weightfs.fetch.Prefetcher;
 import io.weightfs.fetch.Reader;
 import io.weightfs.control.MountStatus;
+import io.weightfs.fs.PendingFs;
 import io.weightfs.fs.WeightFs;
 import io.weightfs.fuse.FuseMounter;
 import io.weightfs.fuse.MountOptions;
@@ -138,22 +139,37 @@ public final class MountDaemon implements AutoCloseable {
 
     /** Resolves, mounts and starts the fill. Throws, having cleaned up, if any step fails. */
     public static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options) throws IOException {
-        // The store's index takes about a second to open: start it first, so it opens while the
-        // manifests are resolved (network) instead of after.
         BlockStore store = BlockStore.open(options.storeDir(), options.store());
+        // The FUSE mount takes a few hundred milliseconds of libfuse and kernel work: it is set up
+        // while the manifests are resolved (network), and answers once the tree is built.
+        PendingFs pending = new PendingFs(Clock.systemUTC().millis());
+        CompletableFuture<MountedFs> mounting = new CompletableFuture<>();
+        Thread.ofPlatform().daemon(true).name("weightfs-mounting").start(() -> {
+            try {
+                mounting.complete(FuseMounter.mount(pending, options.mountpoint(), options.mount()));
+            } catch (IOException | RuntimeException e) {
+                mounting.completeExceptionally(e);
+            }
+        });
         ManifestStore manifests = new ManifestStore(options.storeDir().resolve("manifests"));
         ManifestResolver resolver = new ManifestResolver(hub, manifests,
                 options.shared().map(t -> new ManifestStore(t.manifestsDir())));
         List<ResolvedEntry> entries = new ArrayList<>();
         for (RepoEntry e : config.entries()) {
             try {
+                if (mounting.isCompletedExceptionally()) {
+                    break; // the mount failed already (a bad mountpoint): report that, not a manifest
+                }
                 entries.add(resolver.resolve(e, tokens.resolve(e.secretName())));
             } catch (ManifestResolver.NothingMatchesException nothing) {
+                abandon(pending, mounting, nothing);
                 store.close();
                 throw nothing;
             } catch (IOException io) {
+                IOException wrapped = new IOException(e.label() + ": " + io.getMessage(), io);
+                abandon(pending, mounting, wrapped);
                 store.close();
-                throw new IOException(e.label() + ": " + io.getMessage(), io);
+                throw wrapped;
             }
         }
         BlockFetcher fetcher = null;
@@ -208,7 +224,8 @@ public final class MountDaemon implements AutoCloseable {
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
                     reader, files -> status[0] = new MountStatus(files, st, bf, pf, rd, tier, Clock.systemUTC()),
                     options.store().blockSize(), Clock.systemUTC());
-            MountedFs mounted = FuseMounter.mount(fs, options.mountpoint(), options.mount());
+            pending.ready(fs);
+            MountedFs mounted = awaitMount(mounting);
             if (options.prefetch()) {
                 prefetcher.start();
             } else {
@@ -219,12 +236,38 @@ public final class MountDaemon implements AutoCloseable {
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
             return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared(), status[0]);
         } catch (IOException | RuntimeException e) {
+            abandon(pending, mounting, e);
             if (publisher != null) {
                 publisher.close();
             }
             options.shared().ifPresent(SharedTier::close);
             closeQuietly(fs, prefetcher, fetcher, store);
             throw e;
+        }
+    }
+
+    private static MountedFs awaitMount(CompletableFuture<MountedFs> mounting) throws IOException {
+        try {
+            return mounting.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while mounting");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause().toString(), e.getCause());
+        }
+    }
+
+    /** The start failed after the mount began: fail what waits on it, and take the mount down again. */
+    private static void abandon(PendingFs pending, CompletableFuture<MountedFs> mounting, Throwable why) {
+        pending.failed(why);
+        try {
+            MountedFs m = mounting.get(io.weightfs.fuse.FuseMounter.MOUNT_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+            m.close();
+        } catch (Exception notMounted) {
+            // the mount itself failed, or never came: nothing to take down
         }
     }
 
