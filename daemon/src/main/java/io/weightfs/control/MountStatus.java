@@ -102,7 +102,11 @@ public final class MountStatus implements ControlFiles {
         long elapsed = Math.max(1, (done && doneAt > 0 ? doneAt : clock.millis()) - startMillis);
         o.addProperty("complete", done && failed.isEmpty());
         o.addProperty("done", done);
-        o.addProperty("state", done ? (failed.isEmpty() ? "complete" : "failed") : "filling");
+        String stalled = stalled();
+        o.addProperty("state", done ? (failed.isEmpty() ? "complete" : "failed") : stalled != null ? "stalled" : "filling");
+        if (stalled != null) {
+            o.addProperty("stalled", stalled);
+        }
         o.addProperty("files", files.size());
         o.addProperty("filesVerified", filesVerified);
         o.addProperty("bytes", bytes);
@@ -114,6 +118,7 @@ public final class MountStatus implements ControlFiles {
         String problem = store.spaceProblem();
         if (problem != null) {
             o.addProperty("problem", problem);
+            o.addProperty("problemForMillis", store.spaceProblemMillis());
         }
         JsonObject sources = new JsonObject();
         if (tiered.isEmpty()) {
@@ -173,10 +178,36 @@ public final class MountStatus implements ControlFiles {
         return o.toString();
     }
 
+    /**
+     * How long the store may be unable to cache before a wait gives up saying so: long enough for
+     * an eviction pass or a cleanup to make room, short enough that nobody waits for nothing.
+     */
+    public static final long SPACE_STALL_MILLIS = 30_000;
+
+    /** Why the fill cannot complete now (the store has had no room for a while), or null. */
+    public String stalled() {
+        String problem = store.spaceProblem();
+        if (problem != null && store.spaceProblemMillis() >= SPACE_STALL_MILLIS && !prefetcher.completion().isDone()) {
+            return "cannot complete: " + problem + " for " + store.spaceProblemMillis() / 1000 + " s; reads are served from the source,"
+                    + " but the files cannot be stored: free space on the store's filesystem, or lower --store-max-size";
+        }
+        return null;
+    }
+
     @Override
     public String awaitCompletion(CompletableFuture<?> unmounting) throws FsException {
         try {
-            CompletableFuture.anyOf(prefetcher.completion(), unmounting).get();
+            while (true) {
+                try {
+                    CompletableFuture.anyOf(prefetcher.completion(), unmounting).get(1, java.util.concurrent.TimeUnit.SECONDS);
+                    break;
+                } catch (java.util.concurrent.TimeoutException notYet) {
+                    String why = stalled();
+                    if (why != null) {
+                        return "failed: " + why + "\n";
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FsException(FsException.Kind.INTERRUPTED, "interrupted");

@@ -197,7 +197,19 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
         try {
             checkServedWrong(f, hash);
             Deadline deadline = Deadline.in(options.readTimeout(), "the read's deadline (--read-timeout " + options.readTimeout().toSeconds() + "s)");
-            Blob blob = blob(file);
+            Blob blob;
+            try {
+                blob = blob(file);
+            } catch (NoSpaceException full) {
+                // Not even room for the blob's files: the bytes come straight from the source.
+                directForSpace.incrementAndGet();
+                ByteBuffer own = direct(file, offset, (int) (end - offset), deadline);
+                if (own == null) {
+                    throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
+                            + " could not be read directly");
+                }
+                return serveUnverified(f, hash, offset, own, dst, startPos);
+            }
             if (recorder != null) {
                 for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
                     recorder.record(file, blob.blockOffset(b));

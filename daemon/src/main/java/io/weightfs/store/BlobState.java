@@ -153,10 +153,13 @@ final class BlobState {
         header.putLong((int) OFF_SIZE, size);
         header.putInt((int) OFF_BLOCKS, blocks);
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ch.write(header, 0);
-            if (blocks > 0) {
-                // The records are zero: a hole the filesystem reads back as zeros.
-                ch.write(ByteBuffer.allocate(1), fileBytes(blocks) - 1);
+            // Every page written out, not left a hole: a write through the mapping into a hole of a
+            // full filesystem would be a SIGBUS, where a write here is an IOException.
+            ByteBuffer all = ByteBuffer.allocate((int) fileBytes(blocks));
+            all.put(header.array());
+            all.clear();
+            while (all.hasRemaining()) {
+                ch.write(all, all.position());
             }
             ch.force(true);
         }

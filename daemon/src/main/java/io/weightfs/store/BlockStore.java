@@ -94,6 +94,8 @@ public final class BlockStore implements AutoCloseable {
     private final AtomicBoolean lowLogged = new AtomicBoolean();
     /** When a write last failed for lack of space (0: never), and what the filesystem said. */
     private volatile long fullSinceNanos;
+    /** When the current lack of space was first seen by {@link #spaceProblemMillis} (0: none). */
+    private volatile long problemSinceNanos;
     private volatile String fullReason;
     private final AtomicBoolean fullLogged = new AtomicBoolean();
     private volatile boolean closed;
@@ -170,6 +172,20 @@ public final class BlockStore implements AutoCloseable {
         return evictedBlobs.get();
     }
 
+    /** How long the store has been unable to cache for lack of space (0: it can cache). */
+    public long spaceProblemMillis() {
+        long since = problemSinceNanos;
+        if (spaceProblem() == null) {
+            problemSinceNanos = 0;
+            return 0;
+        }
+        if (since == 0) {
+            problemSinceNanos = System.nanoTime();
+            return 0;
+        }
+        return (System.nanoTime() - since) / 1_000_000;
+    }
+
     /** Why the store cannot cache now ("store full: ..."), or null when it can. */
     public String spaceProblem() {
         if (fullSinceNanos != 0 && System.nanoTime() - fullSinceNanos < FULL_BACKOFF_NANOS) {
@@ -230,13 +246,17 @@ public final class BlockStore implements AutoCloseable {
     void noteFull(IOException e) {
         fullReason = e.getMessage();
         fullSinceNanos = System.nanoTime();
+        if (problemSinceNanos == 0) {
+            problemSinceNanos = fullSinceNanos;
+        }
         if (fullLogged.compareAndSet(false, true)) {
             LOG.warn("the node store {} is full ({}): new blocks are not cached, reads go straight to the source;"
                     + " free space or set --store-max-size", dir, e.getMessage());
         }
     }
 
-    static boolean isNoSpace(IOException e) {
+    /** Whether an I/O error means the filesystem is full. */
+    public static boolean isNoSpace(IOException e) {
         String m = e.getMessage();
         return m != null && (m.contains("No space left on device") || m.contains("Disk quota exceeded"));
     }
@@ -355,7 +375,15 @@ public final class BlockStore implements AutoCloseable {
 
     private Blob openBlob(ContentHash hash, long size) throws IOException {
         synchronized (lifecycleLock(hash)) {
-            return openBlobLocked(hash, size);
+            try {
+                return openBlobLocked(hash, size);
+            } catch (IOException e) {
+                if (isNoSpace(e)) {
+                    noteFull(e);
+                    throw new NoSpaceException("the node store's filesystem is full (" + e.getMessage() + ")");
+                }
+                throw e;
+            }
         }
     }
 

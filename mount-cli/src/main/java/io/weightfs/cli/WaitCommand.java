@@ -90,11 +90,19 @@ final class WaitCommand implements Callable<Integer> {
                 }
                 return Main.EXIT_FAILED;
             }
+            if (s.has("stalled")) {
+                if (terminal) {
+                    err.println();
+                }
+                err.println("weightfs wait: " + s.get("stalled").getAsString());
+                return Main.EXIT_FAILED;
+            }
             if (timeout != null && now - start > timeout.toNanos()) {
                 if (terminal) {
                     err.println();
                 }
-                err.println("weightfs wait: timed out after " + timeout.toSeconds() + " s at " + line);
+                err.println("weightfs wait: timed out after " + timeout.toSeconds() + " s at " + line
+                        + (s.has("problem") ? " (" + s.get("problem").getAsString() + ")" : ""));
                 return EXIT_TIMEOUT;
             }
             Thread.sleep(POLL_MILLIS);
