@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The real {@code weightfs fetch} and {@code weightfs mount} processes against a Hub that sends
@@ -83,6 +84,29 @@ class HostileHubEndToEndTest {
             }
         }
         assertFalse(Files.exists(tmp.resolve("store/manifests/acme--evil/" + COMMIT + ".json")), "the manifest is not saved");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"fetch", "mount"})
+    void aRevisionThatWouldCollapseTheUrl_isRefusedByConfigValidation_withExit2_beforeAnyRequest(String command)
+            throws Exception {
+        try (HostileHub evil = HostileHub.start(HostileHub::notFound)) {
+            Path c = tmp.resolve("dotdot.yaml");
+            TestRepos.writeConfig(c, """
+                    weights:
+                      - source: "hf://acme/evil@.."
+                        mount_location: evil
+                    """);
+            Path target = tmp.resolve(command.equals("fetch") ? "dest" : "mnt");
+            Files.createDirectories(target);
+            List<String> args = new java.util.ArrayList<>(List.of(command, "--config", c.toString(), "--store",
+                    tmp.resolve("store").toString(), "--endpoint", evil.endpoint()));
+            args.addAll(command.equals("fetch") ? List.of("--dest", target.toString()) : List.of(target.toString()));
+            WeightfsProcess.Result r = WeightfsProcess.run(RUN_TIMEOUT, FAST_RETRY, args.toArray(String[]::new));
+            assertEquals(2, r.exit(), r.all());
+            assertTrue(r.stderr().contains("revision '..' has a '..' path segment, which would collapse the request URL"), r.stderr());
+            assertEquals(List.of(), evil.requests(), "refused before any request");
+        }
     }
 
     @ParameterizedTest(name = "{0}")
