@@ -77,7 +77,10 @@ public final class Redactor {
      * split across two writes by a line longer than that limit.
      */
     public static PrintStream redacting(PrintStream out) {
-        return new PrintStream(new LineRedactor(out), true, StandardCharsets.UTF_8);
+        // Not auto-flushing: an auto-flushing PrintStream flushes after every write, which would
+        // emit each print() on its own and so split a token printed in two pieces. Lines still go
+        // out as they end, and callers that flush (progress bars, slf4j) still flush.
+        return new PrintStream(new LineRedactor(out), false, StandardCharsets.UTF_8);
     }
 
     /** Longest piece of a line held back before it is written anyway. */

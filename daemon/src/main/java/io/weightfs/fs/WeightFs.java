@@ -495,7 +495,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
             fo.addProperty("verified", verified);
             fo.addProperty("hash", hash.toString());
             failure.ifPresent(w -> {
-                fo.addProperty("error", w);
+                fo.addProperty("error", io.weightfs.config.Redactor.redact(w)); // errors quote server text
                 failed.add(f.mountPath());
             });
             files.add(fo);

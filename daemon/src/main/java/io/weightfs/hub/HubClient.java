@@ -546,7 +546,7 @@ public final class HubClient implements AutoCloseable {
         try {
             return Long.parseLong(header.strip());
         } catch (NumberFormatException e) {
-            throw new HubException(HubException.Kind.PROTOCOL, 0, "bad size '" + header + "' for " + file.describe());
+            throw new HubException(HubException.Kind.PROTOCOL, 0, "bad size '" + truncate(header) + "' for " + file.describe());
         }
     }
 
@@ -784,7 +784,7 @@ public final class HubClient implements AutoCloseable {
                 }
             }
         }
-        throw new HubException(HubException.Kind.PROTOCOL, 206, "206 answer with a bad Content-Range: '" + contentRange + "'");
+        throw new HubException(HubException.Kind.PROTOCOL, 206, "206 answer with a bad Content-Range: '" + truncate(contentRange) + "'");
     }
 
     static boolean sameOrigin(HttpUrl a, HttpUrl b) {

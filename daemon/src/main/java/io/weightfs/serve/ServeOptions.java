@@ -68,6 +68,7 @@ public record ServeOptions(
             throw new IllegalArgumentException("lfsThreshold must not be negative, got " + lfsThreshold);
         }
         tokens = List.copyOf(tokens);
+        tokens.forEach(io.weightfs.config.Redactor::register); // never in this server's logs
         for (String t : tokens) {
             if (t.isBlank() || !t.strip().equals(t)) {
                 throw new IllegalArgumentException("bad token '" + t + "': empty or with surrounding blanks");
