@@ -4,7 +4,6 @@ import io.weightfs.hub.RangeSink;
 import io.weightfs.manifest.ContentHash;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,25 +59,19 @@ public final class SharedSource implements Source {
         BlockList list;
         try {
             list = tier.blockList(h, file.size());
-        } catch (IOException e) {
+        } catch (SharedTier.BadContentException e) {
+            // Only content that stayed bad over re-reads; a read that failed (ESTALE to the end) is no reason.
             tier.quarantine(h, "its block list is unusable: " + e.getMessage());
             throw new CorruptSharedBlobException("shared blob " + h + " has an unusable block list: " + e.getMessage());
         }
         ByteBuffer buf = takeBuffer(list.blockSize());
-        try (FileChannel ch = tier.open(h)) {
+        try {
             long end = offset + length;
             for (int b = (int) (offset / list.blockSize()); b < list.blockCount() && list.blockOffset(b) < end; b++) {
                 long blockStart = list.blockOffset(b);
                 int blockLen = list.blockLength(b);
-                buf.clear();
-                buf.limit(blockLen);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, blockStart + buf.position()) < 0) {
-                        break;
-                    }
-                }
-                buf.flip();
-                if (buf.remaining() != blockLen || !list.matches(b, buf)) {
+                // Reads, retries ESTALE, and re-reads stale or short content before calling it bad.
+                if (!tier.readVerifiedBlock(h, list, b, buf)) {
                     badBlocks.incrementAndGet();
                     tier.quarantine(h, "block " + b + " does not match its hash");
                     throw new CorruptSharedBlobException("block " + b + " of shared blob " + h + " does not match its hash");

@@ -65,6 +65,9 @@ class SharedTierTest {
         assertTrue(held.isPresent());
         assertEquals(SharedTier.Published.LEASED_ELSEWHERE, b.publish(HASH, CONTENT.size(), localBlob()));
         clock.advance(SharedTier.LEASE_TTL.plus(Duration.ofSeconds(1)));
+        assertEquals(SharedTier.Published.LEASED_ELSEWHERE, b.publish(HASH, CONTENT.size(), localBlob()),
+                "just past its expiry, a lease may only look expired through a stale cache: left alone for the grace");
+        clock.advance(SharedTier.leaseGrace(SharedTier.LEASE_TTL));
         assertEquals(SharedTier.Published.PUBLISHED, b.publish(HASH, CONTENT.size(), localBlob()));
         assertFalse(Files.exists(a.leasePath(HASH)), "the lease is released after the upload");
     }
@@ -99,5 +102,151 @@ class SharedTierTest {
     void namespaces_mustBePlainNames() {
         assertThrows(IllegalArgumentException.class, () -> new SharedTier(dir, "../other", "n", clock));
         assertThrows(IllegalArgumentException.class, () -> new SharedTier(dir, "", "n", clock));
+    }
+
+    // ---- a distributed filesystem with default settings (GlusterFS): stale and short reads, ESTALE ----
+
+    /** File operations that fail or lie the first times, as a client mount of a default GlusterFS volume can. */
+    private static final class FlakyIo implements SharedTier.Io {
+        int staleOpens;
+        int staleContentOpens;
+        int emptyLists;
+        int staleLists;
+        final Path staleCopy;
+        int opens;
+
+        FlakyIo(Path staleCopy) {
+            this.staleCopy = staleCopy;
+        }
+
+        @Override
+        public synchronized java.nio.channels.FileChannel open(Path p) throws java.io.IOException {
+            opens++;
+            if (staleOpens > 0) {
+                staleOpens--;
+                throw new java.nio.file.FileSystemException(p.toString(), null, "Stale file handle");
+            }
+            if (staleContentOpens > 0) {
+                staleContentOpens--;
+                return java.nio.channels.FileChannel.open(staleCopy); // yesterday's bytes, or an empty file
+            }
+            return SharedTier.Io.super.open(p);
+        }
+
+        @Override
+        public synchronized byte[] readAll(Path p) throws java.io.IOException {
+            if (staleLists > 0) {
+                staleLists--;
+                throw new java.nio.file.FileSystemException(p.toString(), null, "Stale file handle");
+            }
+            if (emptyLists > 0) {
+                emptyLists--;
+                return new byte[0];
+            }
+            return SharedTier.Io.super.readAll(p);
+        }
+    }
+
+    private final java.util.List<Duration> pauses = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+    private SharedTier flakyTier(FlakyIo io) {
+        return new SharedTier(dir.resolve("shared"), "org", "node-b", clock, SharedTier.LEASE_TTL, io, pauses::add);
+    }
+
+    private void publishWithAnotherNode() throws Exception {
+        new SharedTier(dir.resolve("shared"), "org", "node-a", clock).publish(HASH, CONTENT.size(), localBlob());
+    }
+
+    @Test
+    void aBlockReadStaleOrShort_isReadAgain_andServedRight_notQuarantined() throws Exception {
+        publishWithAnotherNode();
+        Path stale = dir.resolve("stale.bin");
+        Files.write(stale, new byte[SharedTier.BLOCK_SIZE / 2]); // short, and zeros
+        FlakyIo io = new FlakyIo(stale);
+        io.staleContentOpens = 2;
+        SharedTier tier = flakyTier(io);
+        ByteBuffer got = ByteBuffer.allocate(1000);
+        new SharedSource(tier).read(file(), 100, 1000, (pos, bytes) -> got.put(bytes));
+        assertArrayEquals(CONTENT.bytes(100, 1000), got.array());
+        assertTrue(tier.has(HASH), "not quarantined");
+        assertEquals(2, tier.reReads());
+        assertEquals(java.util.List.of(SharedTier.RE_READ_PAUSE, SharedTier.RE_READ_PAUSE), pauses);
+    }
+
+    @Test
+    void estaleOnOpen_isRetried_andTheReadSucceeds() throws Exception {
+        publishWithAnotherNode();
+        FlakyIo io = new FlakyIo(null);
+        io.staleOpens = 3;
+        SharedTier tier = flakyTier(io);
+        ByteBuffer got = ByteBuffer.allocate(10);
+        new SharedSource(tier).read(file(), 0, 10, (pos, bytes) -> got.put(bytes));
+        assertArrayEquals(CONTENT.bytes(0, 10), got.array());
+        assertEquals(4, io.opens);
+        assertTrue(tier.has(HASH));
+    }
+
+    @Test
+    void aBlockListReadEmptyOnce_isReadAgain_notQuarantined() throws Exception {
+        publishWithAnotherNode();
+        FlakyIo io = new FlakyIo(null);
+        io.emptyLists = 1;
+        io.staleLists = 2;
+        SharedTier tier = flakyTier(io);
+        ByteBuffer got = ByteBuffer.allocate(10);
+        new SharedSource(tier).read(file(), 5, 10, (pos, bytes) -> got.put(bytes));
+        assertArrayEquals(CONTENT.bytes(5, 10), got.array());
+        assertTrue(tier.has(HASH));
+        assertEquals(1, tier.reReads());
+    }
+
+    @Test
+    void aBlockListThatCannotBeRead_failsTheRead_butIsNoReasonToQuarantine() throws Exception {
+        publishWithAnotherNode();
+        FlakyIo io = new FlakyIo(null);
+        io.staleLists = 1000;
+        SharedTier tier = flakyTier(io);
+        java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> new SharedSource(tier).read(file(), 0, 10, (pos, bytes) -> { }));
+        assertFalse(e instanceof SharedSource.CorruptSharedBlobException, e.toString());
+        assertTrue(tier.has(HASH), "a read that failed says nothing about the blob");
+    }
+
+    @Test
+    void aBlockThatStaysWrong_isQuarantinedAfterItsReReads() throws Exception {
+        publishWithAnotherNode();
+        FlakyIo io = new FlakyIo(null);
+        SharedTier tier = flakyTier(io);
+        try (RandomAccessFile raf = new RandomAccessFile(tier.blobPath(HASH).toFile(), "rw")) {
+            raf.seek(11);
+            raf.write(0x5a ^ raf.readByte());
+        }
+        SharedSource source = new SharedSource(tier);
+        assertThrows(SharedSource.CorruptSharedBlobException.class, () -> source.read(file(), 0, 10, (pos, bytes) -> { }));
+        assertEquals(SharedTier.RE_READS, tier.reReads());
+        assertFalse(tier.has(HASH));
+    }
+
+    @Test
+    void aLeaseThatCannotBeRead_isNeverTakenOver() throws Exception {
+        SharedTier b = new SharedTier(dir.resolve("shared"), "org", "node-b", clock);
+        // Something at the lease's path that no read makes sense of (as ESTALE to the end would).
+        Files.createDirectories(b.leasePath(HASH).resolve("unreadable"));
+        clock.advance(SharedTier.LEASE_TTL.multipliedBy(10));
+        assertEquals(SharedTier.Published.LEASED_ELSEWHERE, b.publish(HASH, CONTENT.size(), localBlob()));
+        assertTrue(b.leasedElsewhere(HASH));
+    }
+
+    @Test
+    void aLeaseTakenOverAfterItsHolderStalled_isNotRenewedByTheFormerHolder() throws Exception {
+        SharedTier.Lease a = SharedTier.Lease.acquire(dir.resolve("l/x.lease"), "node-a", clock, Duration.ofSeconds(30),
+                Duration.ofSeconds(10)).orElseThrow();
+        clock.advance(Duration.ofSeconds(30).plus(SharedTier.leaseGrace(Duration.ofSeconds(30))).plusSeconds(1));
+        SharedTier.Lease b = SharedTier.Lease.acquire(dir.resolve("l/x.lease"), "node-b", clock, Duration.ofSeconds(30),
+                Duration.ofSeconds(10)).orElseThrow();
+        java.io.IOException e = assertThrows(java.io.IOException.class, a::renewIfDue);
+        assertTrue(e.getMessage().contains("taken over by node-b"), e.getMessage());
+        assertEquals(Optional.of("node-b"), SharedTier.Lease.owner(dir.resolve("l/x.lease")));
+        b.close();
     }
 }
