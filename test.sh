@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, then the native tests (real server processes, real mounts).
-# Installs what the tests need on a fresh Debian machine of this project's kind and says exactly
+# Installs what the tests need (FUSE, Node.js, GlusterFS...) on a fresh Debian machine of this project's kind and says exactly
 # what is missing otherwise. Extra arguments go to Maven (e.g. ./test.sh -pl daemon).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -12,6 +12,8 @@ command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || need_apt+=(libfuse2)
+# The shared tier's end-to-end scenarios also run on a real GlusterFS volume (two client mounts).
+{ command -v glusterd && command -v gluster && [ -x /usr/sbin/mount.glusterfs ]; } >/dev/null 2>&1 || need_apt+=(glusterfs-server glusterfs-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "test.sh: installing ${need_apt[*]}" >&2

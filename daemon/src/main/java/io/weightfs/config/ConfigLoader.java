@@ -212,12 +212,61 @@ public final class ConfigLoader {
             return Optional.of("revision is empty: give a branch, tag, refs/pr/N or commit sha, or leave it out"
                     + " for '" + DEFAULT_REVISION + "'");
         }
+        if (revision.chars().anyMatch(Character::isISOControl)) {
+            return Optional.of("revision " + quoted(revision) + " contains a control character");
+        }
+        Optional<String> refProblem = refNameProblem(revision);
+        if (refProblem.isPresent()) {
+            return Optional.of("revision " + quoted(revision) + " " + refProblem.get()
+                    + ": give a branch, tag, refs/pr/N or commit sha");
+        }
         if (revision.codePointCount(0, revision.length()) == 1) {
             return Optional.of("revision '" + revision + "' is a single character: give a branch, tag, refs/pr/N"
                     + " or commit sha");
         }
-        if (revision.chars().anyMatch(Character::isISOControl)) {
-            return Optional.of("revision " + quoted(revision) + " contains a control character");
+        return Optional.empty();
+    }
+
+    /** Characters git never allows in a ref name (git check-ref-format, rule 4 and 5). */
+    private static final String REF_FORBIDDEN = " ~^:?*[\\";
+
+    /**
+     * Why {@code revision} is no git ref name (the rules of {@code git check-ref-format}, which every
+     * branch and tag on the Hub keeps), or empty. The first rules matter most here: the revision is a
+     * segment of request URLs, and a {@code .}, {@code ..} or empty segment would collapse the URL
+     * path (a revision {@code ..} asked for {@code /api/models/<org>/revision} of another repo).
+     */
+    static Optional<String> refNameProblem(String revision) {
+        for (String segment : revision.split("/", -1)) {
+            if (segment.equals(".") || segment.equals("..")) {
+                return Optional.of("has a '" + segment + "' path segment, which would collapse the request URL"
+                        + " (rule: no segment of a revision is '.' or '..')");
+            }
+            if (segment.isEmpty()) {
+                return Optional.of("has an empty path segment (rule: a revision neither starts nor ends with '/'"
+                        + " and has no '//')");
+            }
+            if (segment.startsWith(".")) {
+                return Optional.of("has a segment starting with '.' (rule of git ref names: no segment starts with '.')");
+            }
+            if (segment.endsWith(".lock")) {
+                return Optional.of("has a segment ending with '.lock' (rule of git ref names)");
+            }
+        }
+        if (revision.contains("..")) {
+            return Optional.of("contains '..' (rule of git ref names: no '..' anywhere)");
+        }
+        if (revision.endsWith(".")) {
+            return Optional.of("ends with '.' (rule of git ref names)");
+        }
+        if (revision.contains("@{") || revision.equals("@")) {
+            return Optional.of("contains '@{' or is '@' (rule of git ref names)");
+        }
+        for (int i = 0; i < revision.length(); i++) {
+            char c = revision.charAt(i);
+            if (REF_FORBIDDEN.indexOf(c) >= 0 || c == 0x7f) {
+                return Optional.of("contains '" + c + "' (rule of git ref names: no space, ~, ^, :, ?, *, [ or \\)");
+            }
         }
         return Optional.empty();
     }

@@ -29,6 +29,8 @@ public final class Token {
             throw new IllegalArgumentException("the token from " + source + " contains control characters");
         }
         this.value = value;
+        // From now on no text this process logs, shows or writes to status can carry it.
+        Redactor.register(value);
     }
 
     /** True if {@code value} contains no control characters, so it can go into an HTTP header. */

@@ -85,7 +85,7 @@ public final class MountStatus implements ControlFiles {
             fo.addProperty("verified", verified);
             fo.addProperty("hash", hash.toString());
             failure.ifPresent(w -> {
-                fo.addProperty("error", w);
+                fo.addProperty("error", io.weightfs.config.Redactor.redact(w)); // errors quote server text
                 failed.add(f.mountPath());
             });
             fileStatus.add(fo);
@@ -220,7 +220,8 @@ public final class MountStatus implements ControlFiles {
         Map<ContentHash, String> servedWrong = reader.servedWrong();
         List<String> failed = new ArrayList<>();
         for (WeightFs.MountedFile f : files) {
-            failure(f.file().file().hash(), servedWrong).ifPresent(why -> failed.add(f.mountPath() + " (" + why + ")"));
+            failure(f.file().file().hash(), servedWrong).ifPresent(why -> failed.add(f.mountPath() + " ("
+                    + io.weightfs.config.Redactor.redact(why) + ")"));
         }
         if (failed.isEmpty()) {
             return "complete: " + files.size() + " files verified\n";

@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.weightfs.config.Redactor;
 import io.weightfs.config.Token;
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,9 +17,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -68,6 +71,9 @@ public final class HubClient implements AutoCloseable {
      * often than that costs one HEAD and avoids a failed ranged GET.
      */
     private static final Duration DOWNLOAD_URL_TTL = Duration.ofMinutes(30);
+
+    /** Largest JSON answer read (see {@link #boundedBody}). */
+    private static final long MAX_JSON_BYTES = 64L << 20;
 
     private static final Pattern LINK_NEXT = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
 
@@ -261,18 +267,23 @@ public final class HubClient implements AutoCloseable {
                 .build();
         String what = "revision '" + revision + "' of " + repoId;
         JsonElement json = getJson(url, token, repoId, what);
-        if (!json.isJsonObject() || !json.getAsJsonObject().has("sha")) {
+        JsonElement shaField = json.isJsonObject() ? json.getAsJsonObject().get("sha") : null;
+        if (shaField == null || !shaField.isJsonPrimitive() || !shaField.getAsJsonPrimitive().isString()) {
             throw new HubException(HubException.Kind.PROTOCOL, 200,
-                    "the Hub's answer for " + what + " has no 'sha' field: is HF_ENDPOINT (" + endpoint() + ") a Hub?");
+                    "the Hub's answer for " + what + " has no 'sha' string: is HF_ENDPOINT (" + endpoint() + ") a Hub?");
         }
-        String sha = json.getAsJsonObject().get("sha").getAsString();
+        String sha = shaField.getAsString();
         if (!sha.matches("^[0-9a-f]{40}$")) {
-            throw new HubException(HubException.Kind.PROTOCOL, 200, "the Hub resolved " + what + " to '" + sha + "', not a commit");
+            throw new HubException(HubException.Kind.PROTOCOL, 200, "the Hub resolved " + what + " to '" + truncate(sha) + "', not a commit");
         }
         return sha;
     }
 
-    /** Every file of the repo at a commit, following {@code Link: rel="next"} pages. */
+    /**
+     * Every file of the repo at a commit, following {@code Link: rel="next"} pages. Each entry is
+     * checked for its JSON shape here ({@link #parseTreeEntry}); what its path, size and oid may be
+     * is the manifest layer's rule. A {@code Link} back to a page already fetched is refused at once.
+     */
     public List<TreeFile> listFiles(String repoId, String commit, Optional<Token> token) throws IOException {
         HttpUrl url = endpoint.newBuilder()
                 .addPathSegment("api").addPathSegment("models")
@@ -284,16 +295,22 @@ public final class HubClient implements AutoCloseable {
                 .build();
         String what = "the file list of " + repoId + " at " + commit;
         List<TreeFile> files = new ArrayList<>();
+        Set<HttpUrl> fetched = new HashSet<>();
         for (int page = 0; url != null; page++) {
             if (page >= MAX_TREE_PAGES) {
-                throw new HubException(HubException.Kind.PROTOCOL, 200, "more than " + MAX_TREE_PAGES + " pages listing " + what);
+                throw new HubException(HubException.Kind.BAD_LISTING, 200, "more than " + MAX_TREE_PAGES + " pages listing " + what);
+            }
+            if (!fetched.add(url)) {
+                throw new HubException(HubException.Kind.BAD_LISTING, 200, "page " + (page + 1) + " of " + what
+                        + " links back to a page already fetched (" + Redactor.redact(url.toString()) + "): a pagination loop");
             }
             Page p = getJsonPage(url, token, repoId, what);
             if (!p.json().isJsonArray()) {
-                throw new HubException(HubException.Kind.PROTOCOL, 200, "the Hub's tree page for " + what + " is not a JSON array");
+                throw new HubException(HubException.Kind.BAD_LISTING, 200, "the Hub's tree page for " + what + " is not a JSON array");
             }
-            for (JsonElement e : p.json().getAsJsonArray()) {
-                parseTreeEntry(e, what).ifPresent(files::add);
+            JsonArray entries = p.json().getAsJsonArray();
+            for (int i = 0; i < entries.size(); i++) {
+                parseTreeEntry(entries.get(i), page + 1, i).ifPresent(files::add);
             }
             url = p.next();
         }
@@ -686,7 +703,7 @@ public final class HubClient implements AutoCloseable {
         try {
             return Long.parseLong(header.strip());
         } catch (NumberFormatException e) {
-            throw new HubException(HubException.Kind.PROTOCOL, 0, "bad size '" + header + "' for " + file.describe());
+            throw new HubException(HubException.Kind.PROTOCOL, 0, "bad size '" + truncate(header) + "' for " + file.describe());
         }
     }
 
@@ -719,7 +736,7 @@ public final class HubClient implements AutoCloseable {
                     if (!r.isSuccessful()) {
                         throw errorFrom(r, what, repoId, token.isPresent());
                     }
-                    String body = r.body().string();
+                    String body = boundedBody(r, what);
                     JsonElement json;
                     try {
                         json = JsonParser.parseString(body);
@@ -745,6 +762,19 @@ public final class HubClient implements AutoCloseable {
         }
     }
 
+    /**
+     * A JSON answer's text, refused beyond {@link #MAX_JSON_BYTES}: a page of 1000 entries is about
+     * 300 KB, and a server that sends more must not fill the heap.
+     */
+    private static String boundedBody(Response r, String what) throws IOException {
+        BufferedSource src = r.body().source();
+        if (src.request(MAX_JSON_BYTES + 1)) {
+            throw new HubException(HubException.Kind.BAD_LISTING, r.code(), "the Hub's answer for " + what
+                    + " is larger than " + (MAX_JSON_BYTES >> 20) + " MiB; no Hub page is that large");
+        }
+        return src.getBuffer().readUtf8();
+    }
+
     static HttpUrl nextLink(String link, HttpUrl base) {
         if (link == null) {
             return null;
@@ -753,28 +783,67 @@ public final class HubClient implements AutoCloseable {
         return m.find() ? base.resolve(m.group(1)) : null;
     }
 
-    private static Optional<TreeFile> parseTreeEntry(JsonElement e, String what) throws HubException {
-        try {
-            JsonObject o = e.getAsJsonObject();
-            if (!"file".equals(o.get("type").getAsString())) {
+    /**
+     * One tree entry's JSON shape (HUB-PROTOCOL.md §2): {@code type}, {@code path} and {@code oid}
+     * strings, {@code size} an integer, {@code lfs.oid} (or {@code lfs.sha256}) a string and
+     * {@code lfs.size} an integer when {@code lfs} is there. Directory entries are skipped. Values
+     * are not judged here: {@code manifest.ListingRules} does that, in one place.
+     */
+    static Optional<TreeFile> parseTreeEntry(JsonElement e, int page, int index) throws HubException {
+        String where = "entry " + (index + 1) + " of page " + page;
+        if (!e.isJsonObject()) {
+            throw badEntry(where, "is not a JSON object: " + truncate(e.toString()));
+        }
+        JsonObject o = e.getAsJsonObject();
+        String type = string(o, "type", where);
+        if (!type.equals("file")) {
+            if (type.equals("directory")) {
                 return Optional.empty();
             }
-            String path = o.get("path").getAsString();
-            String oid = o.get("oid").getAsString();
-            long size = o.get("size").getAsLong();
-            String lfs = null;
-            JsonElement l = o.get("lfs");
-            if (l != null && l.isJsonObject()) {
-                JsonObject lo = l.getAsJsonObject();
-                lfs = lo.has("oid") ? lo.get("oid").getAsString() : lo.get("sha256").getAsString();
-                if (lo.has("size")) {
-                    size = lo.get("size").getAsLong();
-                }
-            }
-            return Optional.of(new TreeFile(path, size, oid, lfs));
-        } catch (RuntimeException bad) {
-            throw new HubException(HubException.Kind.PROTOCOL, 200, "malformed entry in " + what + ": " + truncate(e.toString()));
+            throw badEntry(where, "has type '" + truncate(type) + "', neither 'file' nor 'directory'");
         }
+        String path = string(o, "path", where);
+        where = "entry '" + truncate(path) + "'";
+        String oid = string(o, "oid", where);
+        long size = integer(o, "size", where);
+        String lfs = null;
+        JsonElement l = o.get("lfs");
+        if (l != null && !l.isJsonNull()) {
+            if (!l.isJsonObject()) {
+                throw badEntry(where, "has an 'lfs' field that is not an object");
+            }
+            JsonObject lo = l.getAsJsonObject();
+            lfs = string(lo, lo.has("oid") ? "oid" : "sha256", where + " (lfs)");
+            if (lo.has("size")) {
+                size = integer(lo, "size", where + " (lfs)");
+            }
+        }
+        return Optional.of(new TreeFile(path, size, oid, lfs));
+    }
+
+    private static String string(JsonObject o, String key, String where) throws HubException {
+        JsonElement v = o.get(key);
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isString()) {
+            throw badEntry(where, v == null ? "has no '" + key + "'" : "has a '" + key + "' that is not a string: " + truncate(v.toString()));
+        }
+        return v.getAsString();
+    }
+
+    private static long integer(JsonObject o, String key, String where) throws HubException {
+        JsonElement v = o.get(key);
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) {
+            throw badEntry(where, v == null ? "has no '" + key + "'" : "has a '" + key + "' that is not a number: " + truncate(v.toString()));
+        }
+        try {
+            // Exact: 1.5 or 1e30 is no size, and Gson's getAsLong would quietly truncate either.
+            return v.getAsBigDecimal().longValueExact();
+        } catch (ArithmeticException | NumberFormatException notALong) {
+            throw badEntry(where, "has a '" + key + "' that is not a whole number of bytes: " + truncate(v.toString()));
+        }
+    }
+
+    private static HubException badEntry(String where, String problem) {
+        return new HubException(HubException.Kind.BAD_LISTING, 200, where + " " + problem);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -823,8 +892,18 @@ public final class HubClient implements AutoCloseable {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
-    private static String truncate(String s) {
-        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    /** Server text quoted in a message: tokens removed, control characters escaped, at most 200 characters. */
+    private static String truncate(String text) {
+        String s = Redactor.redact(text);
+        StringBuilder sb = new StringBuilder();
+        s.codePoints().limit(200).forEach(c -> {
+            if (Character.isISOControl(c)) {
+                sb.append(String.format("\\u%04x", c));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        });
+        return s.codePointCount(0, s.length()) > 200 ? sb + "..." : sb.toString();
     }
 
     /** Adds the common headers, and the token only for the Hub's own origin. */

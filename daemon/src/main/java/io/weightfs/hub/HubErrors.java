@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.weightfs.config.Redactor;
 import java.util.Locale;
 
 /**
@@ -105,7 +106,9 @@ final class HubErrors {
             }
             sb.append(fromBody);
         }
-        String s = sb.toString();
+        // Server text may echo what it was sent (a token in Authorization): redact before quoting,
+        // and before truncating, so no part of a token survives the cut.
+        String s = Redactor.redact(sb.toString());
         return s.length() > MAX_BODY_QUOTE ? s.substring(0, MAX_BODY_QUOTE) + "..." : s;
     }
 

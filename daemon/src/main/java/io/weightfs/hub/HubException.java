@@ -24,6 +24,11 @@ public final class HubException extends IOException {
         OFFLINE(false),
         /** The server broke the protocol (a missing header, a wrong range). */
         PROTOCOL(true),
+        /**
+         * A tree listing no Hub sends: a malformed entry or a pagination loop. Never retried, and
+         * nothing is built from it (see {@code manifest.ListingRules} for the rules on its content).
+         */
+        BAD_LISTING(false),
         /** 408, 429, 5xx: worth retrying. */
         TRANSIENT(true),
         /** Any other status. */

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * @param repoId the Hub repo id, {@code org/name} or {@code name}
  * @param revision the revision that was asked for (branch, tag, {@code refs/pr/N} or a commit)
  * @param commit the 40-hex commit {@code revision} resolved to
- * @param files every file of the repo at that commit, sorted by path; patterns are applied later
+ * @param files every file of the repo at that commit, sorted by path; patterns are applied later. No
+ *     path twice, none both a file and a folder, the sizes' sum bounded ({@link ListingRules})
  */
 public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
     private static final Pattern COMMIT = Pattern.compile("^[0-9a-f]{40}$");
@@ -23,6 +24,9 @@ public record Manifest(String repoId, String revision, String commit, List<Manif
             throw new IllegalArgumentException("not a 40-hex commit: '" + commit + "'");
         }
         files = List.copyOf(files);
+        ListingRules.togetherProblem(files).ifPresent(p -> {
+            throw new IllegalArgumentException(p);
+        });
     }
 
     /** Whether a revision string is already a commit and needs no resolving (HUB-PROTOCOL.md §0). */

@@ -4,23 +4,16 @@ import java.util.Objects;
 
 /**
  * One file of a pinned repo: its path inside the repo ({@code /}-separated, no leading slash), its
- * exact size and its content hash.
+ * exact size and its content hash. Path and size keep {@link ListingRules}.
  */
 public record ManifestFile(String path, long size, ContentHash hash) {
     public ManifestFile {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(hash, "hash");
-        if (path.isEmpty() || path.startsWith("/") || path.endsWith("/") || path.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("bad repo path '" + path + "'");
-        }
-        for (String segment : path.split("/", -1)) {
-            // A path from the network decides where a file is written: never let it climb out.
-            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
-                throw new IllegalArgumentException("repo path '" + path + "' has an empty, '.' or '..' segment");
-            }
-        }
-        if (size < 0) {
-            throw new IllegalArgumentException("negative size " + size + " for '" + path + "'");
+        // The rules live in ListingRules; the message names the entry, the caller adds the repo.
+        var problem = ListingRules.pathProblem(path).or(() -> ListingRules.sizeProblem(size));
+        if (problem.isPresent()) {
+            throw new IllegalArgumentException("entry " + ListingRules.quoted(path) + " " + problem.get());
         }
     }
 

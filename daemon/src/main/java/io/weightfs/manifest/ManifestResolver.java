@@ -91,8 +91,7 @@ public final class ManifestResolver {
             }
             return m;
         }
-        List<TreeFile> tree = hub.listFiles(repoId, commit, token);
-        Manifest m = new Manifest(repoId, revision, commit, toFiles(tree));
+        Manifest m = pin(repoId, revision, commit, token);
         store.save(m);
         if (shared.isPresent()) {
             try {
@@ -134,13 +133,54 @@ public final class ManifestResolver {
         return ref.get();
     }
 
+    /**
+     * Lists repo@commit and checks the listing against {@link ListingRules}, before anything is
+     * saved or created: a breach (or a listing the Hub client refused for its shape) becomes a
+     * {@link ListingException} naming the repo, the revision and the entry.
+     */
+    private Manifest pin(String repoId, String revision, String commit, Optional<Token> token) throws IOException {
+        List<TreeFile> tree;
+        try {
+            tree = hub.listFiles(repoId, commit, token);
+        } catch (HubException e) {
+            if (e.kind() == HubException.Kind.BAD_LISTING) {
+                throw new ListingException(repoId, revision, commit, hub.endpoint(), e.getMessage());
+            }
+            throw e;
+        }
+        try {
+            return new Manifest(repoId, revision, commit, toFiles(tree));
+        } catch (IllegalArgumentException e) {
+            throw new ListingException(repoId, revision, commit, hub.endpoint(), e.getMessage());
+        }
+    }
+
+    /**
+     * The listing's files, sorted by path. Throws {@link IllegalArgumentException} naming the entry
+     * for a path, size or hash that breaks the rules.
+     */
     static List<ManifestFile> toFiles(List<TreeFile> tree) {
         List<ManifestFile> files = new ArrayList<>(tree.size());
         for (TreeFile t : tree) {
-            ContentHash hash = t.lfsSha256() != null ? ContentHash.sha256(t.lfsSha256()) : ContentHash.gitSha1(t.oid());
+            // The git oid is checked even for LFS files, whose content is named by lfs.oid: an
+            // entry with a malformed oid is not a Hub's.
+            ContentHash hash = hashOf(t.path(), "oid", t.oid(), ContentHash.Algorithm.GIT_SHA1);
+            if (t.lfsSha256() != null) {
+                hash = hashOf(t.path(), "lfs.oid", t.lfsSha256(), ContentHash.Algorithm.SHA256);
+            }
             files.add(new ManifestFile(t.path(), t.size(), hash));
         }
         files.sort(Comparator.comparing(ManifestFile::path));
         return files;
+    }
+
+    private static ContentHash hashOf(String path, String field, String hex, ContentHash.Algorithm algorithm) {
+        try {
+            return new ContentHash(algorithm, hex);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("entry " + ListingRules.quoted(path) + " has a malformed " + field + " "
+                    + ListingRules.quoted(hex) + " (want " + algorithm.hexLength() + " hex digits, a "
+                    + (algorithm == ContentHash.Algorithm.SHA256 ? "sha256" : "git blob sha1") + ")");
+        }
     }
 }

@@ -28,7 +28,7 @@ final class Exchange {
             Map.entry(302, "Found"), Map.entry(304, "Not Modified"), Map.entry(307, "Temporary Redirect"),
             Map.entry(400, "Bad Request"), Map.entry(401, "Unauthorized"), Map.entry(403, "Forbidden"),
             Map.entry(404, "Not Found"), Map.entry(405, "Method Not Allowed"), Map.entry(408, "Request Timeout"),
-            Map.entry(411, "Length Required"), Map.entry(413, "Content Too Large"),
+            Map.entry(411, "Length Required"), Map.entry(413, "Content Too Large"), Map.entry(414, "URI Too Long"),
             Map.entry(416, "Range Not Satisfiable"), Map.entry(429, "Too Many Requests"),
             Map.entry(431, "Request Header Fields Too Large"), Map.entry(500, "Internal Server Error"),
             Map.entry(501, "Not Implemented"), Map.entry(502, "Bad Gateway"), Map.entry(503, "Service Unavailable"),
@@ -38,6 +38,8 @@ final class Exchange {
     private final HttpRequest request;
     private final String fallbackHost;
     private final CopyBuffer copyBuffer;
+    /** The connection's watchdog record: every write that makes progress restarts its stall clock. */
+    private final ConnectionGuard.Tracked tracked;
     private boolean keepAlive;
     private boolean responded;
     private boolean broken;
@@ -54,7 +56,9 @@ final class Exchange {
         }
     }
 
-    Exchange(SocketChannel channel, HttpRequest request, boolean keepAlive, String fallbackHost, CopyBuffer copyBuffer) {
+    Exchange(SocketChannel channel, HttpRequest request, boolean keepAlive, String fallbackHost, CopyBuffer copyBuffer,
+            ConnectionGuard.Tracked tracked) {
+        this.tracked = tracked;
         this.channel = channel;
         this.request = request;
         this.keepAlive = keepAlive;
@@ -157,6 +161,7 @@ final class Exchange {
             long chunkEnd = sent + chunk;
             while (sent < chunkEnd) {
                 long n = transfer(file, offset + sent, chunkEnd - sent);
+                tracked.progress();
                 sent += n;
                 shaping.sent().accept(n);
             }
@@ -190,12 +195,13 @@ final class Exchange {
         return read;
     }
 
-    private static void pace(TokenBucket throttle, long bytes) throws IOException {
+    private void pace(TokenBucket throttle, long bytes) throws IOException {
         if (throttle == null) {
             return;
         }
         try {
             throttle.acquire(bytes);
+            tracked.progress(); // a throttled body waiting its turn is not a stalled client
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while throttled", e);
@@ -222,7 +228,9 @@ final class Exchange {
     private void writeFully(ByteBuffer... buffers) throws IOException {
         ByteBuffer last = buffers[buffers.length - 1];
         while (last.hasRemaining()) {
-            channel.write(buffers);
+            if (channel.write(buffers) > 0) {
+                tracked.progress();
+            }
         }
     }
 

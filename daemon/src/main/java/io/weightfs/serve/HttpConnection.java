@@ -17,18 +17,14 @@ import org.slf4j.LoggerFactory;
 /**
  * One client connection: reads requests one after the other (keep-alive), hands each to the
  * {@link Handler}, and stops at EOF, at {@code Connection: close}, or at a request it cannot parse
- * (answered 400, 413, 431 or 501, then closed).
+ * or take (answered 400, 413, 414, 431, 501 or 505, then closed). Its sizes are bounded by
+ * {@link ServeLimits}; its time by {@link ConnectionGuard}, told of each phase here.
  *
- * <p>Runs on its own virtual thread and owns the channel; {@link HttpListener} may close the channel
- * from outside to stop it.
+ * <p>Runs on its own virtual thread and owns the channel; {@link HttpListener} and the guard's
+ * watchdog may close the channel from outside to stop it.
  */
 final class HttpConnection implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpConnection.class);
-
-    /** Request line plus headers. The Hub's own clients send well under 2 KiB; 64 KiB leaves room for long paths. */
-    static final int MAX_HEAD_BYTES = 64 * 1024;
-    /** paths-info bodies list paths; 16 MiB is tens of thousands of them. */
-    static final int MAX_BODY_BYTES = 16 * 1024 * 1024;
 
     /** Most a refused client may still send before the connection is simply closed. */
     private static final long MAX_LINGER_BYTES = 1 << 20;
@@ -55,12 +51,19 @@ final class HttpConnection implements Runnable {
     private final String fallbackHost;
     private final Runnable onClose;
     private final Exchange.CopyBuffer copyBuffer = new Exchange.CopyBuffer();
-    private final byte[] buf = new byte[MAX_HEAD_BYTES];
+    private final ConnectionGuard.Tracked tracked;
+    private final ServeLimits limits;
+    /** Request line plus headers: the Hub's own clients send well under 2 KiB. */
+    private final byte[] buf;
     /** Unconsumed bytes are buf[start, end). */
     private int start;
     private int end;
 
-    HttpConnection(SocketChannel channel, Handler handler, String fallbackHost, Runnable onClose) {
+    HttpConnection(SocketChannel channel, Handler handler, String fallbackHost, ConnectionGuard.Tracked tracked,
+            ServeLimits limits, Runnable onClose) {
+        this.tracked = tracked;
+        this.limits = limits;
+        this.buf = new byte[limits.maxHeadBytes()];
         this.channel = channel;
         this.handler = handler;
         this.fallbackHost = fallbackHost;
@@ -73,13 +76,15 @@ final class HttpConnection implements Runnable {
             // Heads and small bodies go out as separate writes; Nagle would hold each for an ACK.
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
             while (true) {
+                tracked.enter(ConnectionGuard.Phase.IDLE);
                 HttpRequest request;
                 try {
                     request = readRequest();
                 } catch (Unparseable e) {
                     LOG.debug("Refusing a request from {}: {}", remote(), e.getMessage());
                     HttpRequest dummy = new HttpRequest("GET", "/", null, "HTTP/1.1", Map.of(), new byte[0]);
-                    Exchange ex = new Exchange(channel, dummy, false, fallbackHost, copyBuffer);
+                    Exchange ex = new Exchange(channel, dummy, false, fallbackHost, copyBuffer, tracked);
+                    tracked.enter(ConnectionGuard.Phase.ANSWERING);
                     new HubError(e.status, e.code, e.getMessage()).sendTo(ex);
                     lingeringClose();
                     return;
@@ -87,7 +92,8 @@ final class HttpConnection implements Runnable {
                 if (request == null) {
                     return;
                 }
-                Exchange exchange = new Exchange(channel, request, wantsKeepAlive(request), fallbackHost, copyBuffer);
+                tracked.enter(ConnectionGuard.Phase.ANSWERING);
+                Exchange exchange = new Exchange(channel, request, wantsKeepAlive(request), fallbackHost, copyBuffer, tracked);
                 try {
                     handler.handle(exchange);
                 } catch (RuntimeException e) {
@@ -128,6 +134,8 @@ final class HttpConnection implements Runnable {
      */
     private void lingeringClose() throws IOException {
         channel.shutdownOutput();
+        // Bounded in time too: a client that never closes its side is closed by the watchdog.
+        tracked.enter(ConnectionGuard.Phase.READING);
         ByteBuffer sink = ByteBuffer.wrap(buf);
         long drained = 0;
         while (drained < MAX_LINGER_BYTES) {
@@ -156,13 +164,19 @@ final class HttpConnection implements Runnable {
             while (start < end && (buf[start] == '\r' || buf[start] == '\n')) {
                 start++;
             }
+            if (start < end && tracked.phase() == ConnectionGuard.Phase.IDLE) {
+                // The request's first byte: from now on it has the request timeout to arrive whole.
+                tracked.enter(ConnectionGuard.Phase.READING);
+            }
             bodyStart = findHeadEnd();
             if (bodyStart >= 0) {
                 break;
             }
+            checkRequestLineLength();
             if (end == buf.length) {
                 if (start == 0) {
-                    throw new Unparseable(431, "BadRequest", "request head larger than " + MAX_HEAD_BYTES + " bytes");
+                    throw new Unparseable(431, "BadRequest", "request head larger than " + buf.length
+                            + " bytes; at most " + buf.length);
                 }
                 System.arraycopy(buf, start, buf, 0, end - start);
                 end -= start;
@@ -179,6 +193,12 @@ final class HttpConnection implements Runnable {
 
         String[] lines = head.split("\n");
         String requestLine = stripCr(lines[0]);
+        if (requestLine.length() > limits.maxRequestLineBytes()) {
+            throw requestLineTooLong();
+        }
+        if (lines.length - 1 > limits.maxHeaderLines()) {
+            throw new Unparseable(431, "BadRequest", "more than " + limits.maxHeaderLines() + " header lines");
+        }
         String[] parts = requestLine.split(" ", -1);
         if (parts.length != 3 || parts[0].isEmpty() || !isToken(parts[0])) {
             throw new Unparseable(400, "BadRequest", "malformed request line '" + abbreviate(requestLine) + "'");
@@ -255,8 +275,8 @@ final class HttpConnection implements Runnable {
         if (length < 0) {
             throw new Unparseable(400, "BadRequest", "negative Content-Length");
         }
-        if (length > MAX_BODY_BYTES) {
-            throw new Unparseable(413, "BadRequest", "request body of " + length + " bytes; at most " + MAX_BODY_BYTES);
+        if (length > limits.maxBodyBytes()) {
+            throw new Unparseable(413, "BadRequest", "request body of " + length + " bytes; at most " + limits.maxBodyBytes());
         }
         byte[] body = new byte[(int) length];
         int got = Math.min(end - start, body.length);
@@ -275,6 +295,23 @@ final class HttpConnection implements Runnable {
             }
         }
         return body;
+    }
+
+    /** A request line still without its end, already longer than the limit, is refused before the rest arrives. */
+    private void checkRequestLineLength() throws Unparseable {
+        int limit = Math.min(end, start + limits.maxRequestLineBytes() + 2);
+        for (int i = start; i < limit; i++) {
+            if (buf[i] == '\n') {
+                return;
+            }
+        }
+        if (end - start > limits.maxRequestLineBytes() + 1) {
+            throw requestLineTooLong();
+        }
+    }
+
+    private Unparseable requestLineTooLong() {
+        return new Unparseable(414, "BadRequest", "request line longer than " + limits.maxRequestLineBytes() + " bytes");
     }
 
     /** Index just past the blank line that ends the head, or -1 if it has not arrived yet. */

@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: {@link #start} scans and hashes on a bounded pool of platform threads (at most
  * {@link #MAX_HASH_THREADS}), kept for {@link #rescan()}. Each port has one acceptor thread; every
- * connection gets its own virtual thread. {@link #close()} stops all of them.
+ * connection gets its own virtual thread, within the bounds of {@link ServeLimits} (a watchdog thread
+ * closes connections that overstay). {@link #close()} stops all of them.
  */
 public final class HubServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HubServer.class);
@@ -43,6 +44,7 @@ public final class HubServer implements AutoCloseable {
     private final ServeState state;
     private final ExecutorService hashPool;
     private final ExecutorService connections;
+    private final ConnectionGuard guard;
     private final HttpListener cdn;
     /** The CDN port on the other loopback family, or null (see {@link #loopbackTwin}). */
     private final HttpListener cdnTwin;
@@ -54,8 +56,9 @@ public final class HubServer implements AutoCloseable {
      */
     private final Object rescanLock = new Object();
 
-    private HubServer(ServeState state, ExecutorService hashPool, ExecutorService connections, HttpListener cdn,
-            HttpListener cdnTwin, HttpListener hub, String host) {
+    private HubServer(ServeState state, ExecutorService hashPool, ExecutorService connections, ConnectionGuard guard,
+            HttpListener cdn, HttpListener cdnTwin, HttpListener hub, String host) {
+        this.guard = guard;
         this.state = state;
         this.hashPool = hashPool;
         this.connections = connections;
@@ -81,20 +84,21 @@ public final class HubServer implements AutoCloseable {
         ExecutorService hashPool = Executors.newFixedThreadPool(threads, daemonThreads("weightfs-serve-hash-"));
         ExecutorService connections = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("weightfs-serve-conn-", 0).factory());
+        ConnectionGuard guard = new ConnectionGuard(options.limits());
         HttpListener cdn = null;
         HttpListener cdnTwin = null;
         try {
             state.catalog(RepoCatalog.scan(options.repos(), options, hashPool, RepoCatalog.empty()));
             CdnRoutes cdnRoutes = new CdnRoutes(state);
-            cdn = HttpListener.open("cdn", options.bind(), options.cdnPort(), cdnRoutes, connections);
+            cdn = HttpListener.open("cdn", options.bind(), options.cdnPort(), cdnRoutes, connections, guard);
             state.cdnPort(cdn.port());
             InetAddress address = InetAddress.getByName(options.bind());
             if (options.cdnHost() == null) {
-                cdnTwin = loopbackTwin(address, cdn.port(), cdnRoutes, connections);
+                cdnTwin = loopbackTwin(address, cdn.port(), cdnRoutes, connections, guard);
             }
-            HttpListener hub = HttpListener.open("hub", options.bind(), options.port(), new HubRoutes(state), connections);
+            HttpListener hub = HttpListener.open("hub", options.bind(), options.port(), new HubRoutes(state), connections, guard);
             String host = HttpListener.hostLiteral(address, options.bind());
-            HubServer server = new HubServer(state, hashPool, connections, cdn, cdnTwin, hub, host);
+            HubServer server = new HubServer(state, hashPool, connections, guard, cdn, cdnTwin, hub, host);
             LOG.info("Serving {} repos from {} at {} (CDN {})", state.catalog().repos().size(), options.repos(),
                     server.endpoint(), server.cdnEndpoint());
             return server;
@@ -107,6 +111,7 @@ public final class HubServer implements AutoCloseable {
             }
             connections.shutdownNow();
             hashPool.shutdownNow();
+            guard.close();
             throw e;
         }
     }
@@ -145,6 +150,11 @@ public final class HubServer implements AutoCloseable {
         return state.catalog().repos().keySet().stream().sorted().toList();
     }
 
+    /** The connection bounds in force, with their counters (for tests in this package). */
+    ConnectionGuard guard() {
+        return guard;
+    }
+
     /** Requests, bytes and downloads since start or the last {@link #resetStats()}. */
     public ServeStats stats() {
         return state.stats.snapshot();
@@ -179,6 +189,7 @@ public final class HubServer implements AutoCloseable {
         }
         connections.shutdownNow();
         hashPool.shutdownNow();
+        guard.close();
         try {
             if (!connections.awaitTermination(5, TimeUnit.SECONDS)) {
                 LOG.warn("Some connections of {} did not end within 5 s of closing", endpoint());
@@ -193,13 +204,14 @@ public final class HubServer implements AutoCloseable {
      * {@code 127.0.0.1} (and clients such as Node 18 try only the first): so when bound to one
      * loopback address, the CDN port also listens on the other family's, if it can.
      */
-    private static HttpListener loopbackTwin(InetAddress bound, int port, CdnRoutes routes, ExecutorService connections) {
+    private static HttpListener loopbackTwin(InetAddress bound, int port, CdnRoutes routes, ExecutorService connections,
+            ConnectionGuard guard) {
         if (!bound.isLoopbackAddress()) {
             return null;
         }
         String other = bound instanceof Inet4Address ? "::1" : "127.0.0.1";
         try {
-            return HttpListener.open("cdn-" + (other.equals("::1") ? "ipv6" : "ipv4"), other, port, routes, connections);
+            return HttpListener.open("cdn-" + (other.equals("::1") ? "ipv6" : "ipv4"), other, port, routes, connections, guard);
         } catch (IOException e) {
             LOG.debug("CDN port {} not also on {} ({}); clients that resolve localhost there first will retry", port, other,
                     e.getMessage());

@@ -28,6 +28,7 @@ record RepoAccess(boolean isPrivate, String gated, Set<String> tokens) {
 
     RepoAccess {
         tokens = Set.copyOf(tokens);
+        tokens.forEach(io.weightfs.config.Redactor::register); // never in this server's logs
         if (gated != null && !gated.equals("auto") && !gated.equals("manual")) {
             throw new IllegalArgumentException("gated must be false, \"auto\" or \"manual\", got '" + gated + "'");
         }

@@ -22,6 +22,7 @@ import java.util.Objects;
  *     formats of any size, see {@link #isLfs})
  * @param tokens server-wide tokens: valid everywhere and granted every private and gated repo
  * @param faults misbehaviours to inject, for tests
+ * @param limits timeouts, the connection cap and request sizes ({@link ServeLimits#DEFAULTS})
  */
 public record ServeOptions(
         Path repos,
@@ -32,7 +33,8 @@ public record ServeOptions(
         int pageSize,
         long lfsThreshold,
         List<String> tokens,
-        List<Fault> faults) {
+        List<Fault> faults,
+        ServeLimits limits) {
 
     /**
      * 10 MiB: the Hub's own rule of thumb. Its pre-receive hook refuses non-LFS files above 10 MiB,
@@ -68,49 +70,61 @@ public record ServeOptions(
             throw new IllegalArgumentException("lfsThreshold must not be negative, got " + lfsThreshold);
         }
         tokens = List.copyOf(tokens);
+        tokens.forEach(io.weightfs.config.Redactor::register); // never in this server's logs
         for (String t : tokens) {
             if (t.isBlank() || !t.strip().equals(t)) {
                 throw new IllegalArgumentException("bad token '" + t + "': empty or with surrounding blanks");
             }
         }
         faults = List.copyOf(faults);
+        Objects.requireNonNull(limits, "limits");
+    }
+
+    /** The constructor as it was before {@code limits}: the defaults. */
+    public ServeOptions(Path repos, String bind, int port, int cdnPort, String cdnHost, int pageSize, long lfsThreshold,
+            List<String> tokens, List<Fault> faults) {
+        this(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults, ServeLimits.DEFAULTS);
+    }
+
+    public ServeOptions withLimits(ServeLimits newLimits) {
+        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults, newLimits);
     }
 
     /** Defaults for everything but the directory: loopback, free ports, the Hub's page sizes, no faults. */
     public static ServeOptions of(Path repos) {
-        return new ServeOptions(repos, DEFAULT_BIND, 0, 0, null, 0, DEFAULT_LFS_THRESHOLD, List.of(), List.of());
+        return new ServeOptions(repos, DEFAULT_BIND, 0, 0, null, 0, DEFAULT_LFS_THRESHOLD, List.of(), List.of(), ServeLimits.DEFAULTS);
     }
 
     public ServeOptions withBind(String newBind) {
-        return new ServeOptions(repos, newBind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults);
+        return new ServeOptions(repos, newBind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withPort(int newPort) {
-        return new ServeOptions(repos, bind, newPort, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults);
+        return new ServeOptions(repos, bind, newPort, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withCdnPort(int newCdnPort) {
-        return new ServeOptions(repos, bind, port, newCdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults);
+        return new ServeOptions(repos, bind, port, newCdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withCdnHost(String newCdnHost) {
-        return new ServeOptions(repos, bind, port, cdnPort, newCdnHost, pageSize, lfsThreshold, tokens, faults);
+        return new ServeOptions(repos, bind, port, cdnPort, newCdnHost, pageSize, lfsThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withPageSize(int newPageSize) {
-        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, newPageSize, lfsThreshold, tokens, faults);
+        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, newPageSize, lfsThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withLfsThreshold(long newThreshold) {
-        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, newThreshold, tokens, faults);
+        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, newThreshold, tokens, faults, limits);
     }
 
     public ServeOptions withTokens(List<String> newTokens) {
-        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, newTokens, faults);
+        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, newTokens, faults, limits);
     }
 
     public ServeOptions withFaults(List<Fault> newFaults) {
-        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, newFaults);
+        return new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, newFaults, limits);
     }
 
     /** A copy with one more fault. */

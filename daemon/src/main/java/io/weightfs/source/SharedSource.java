@@ -5,7 +5,6 @@ import io.weightfs.hub.Deadline;
 import io.weightfs.manifest.ContentHash;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,28 +62,27 @@ public final class SharedSource implements Source {
         BlockList list;
         try {
             list = tier.blockList(h, file.size());
-        } catch (IOException e) {
+        } catch (SharedTier.BadContentException e) {
+            // Only content that stayed bad over re-reads; a read that failed (ESTALE to the end) is no reason.
             tier.quarantine(h, "its block list is unusable: " + e.getMessage());
             throw new CorruptSharedBlobException("shared blob " + h + " has an unusable block list: " + e.getMessage());
         }
-        return new BlockCheckedStream(file, list, tier.open(h), offset, offset + length);
+        return new BlockCheckedStream(file, list, offset, offset + length);
     }
 
     /** Reads the tier's blob a whole block at a time, hands out bytes only of blocks that matched. */
     private final class BlockCheckedStream implements ByteStream, CheckedStream {
         private final RepoFile file;
         private final BlockList list;
-        private final FileChannel channel;
         private final long end;
         private long pos;
         private ByteBuffer block;
         /** File offset of {@link #block}'s first byte, when it holds a checked block. */
         private long blockStart = -1;
 
-        BlockCheckedStream(RepoFile file, BlockList list, FileChannel channel, long offset, long end) {
+        BlockCheckedStream(RepoFile file, BlockList list, long offset, long end) {
             this.file = file;
             this.list = list;
-            this.channel = channel;
             this.pos = offset;
             this.end = end;
         }
@@ -128,17 +126,9 @@ public final class SharedSource implements Source {
                 block = takeBuffer(list.blockSize());
             }
             long start = list.blockOffset(b);
-            int len = list.blockLength(b);
-            block.clear();
-            block.limit(len);
-            while (block.hasRemaining()) {
-                if (channel.read(block, start + block.position()) < 0) {
-                    break;
-                }
-            }
-            block.flip();
             ContentHash h = file.file().hash();
-            if (block.remaining() != len || !list.matches(b, block)) {
+            // Reads, retries ESTALE, and re-reads stale or short content before calling it bad.
+            if (!tier.readVerifiedBlock(h, list, b, block)) {
                 blockStart = -1;
                 badBlocks.incrementAndGet();
                 tier.quarantine(h, "block " + b + " does not match its hash");
@@ -149,11 +139,6 @@ public final class SharedSource implements Source {
 
         @Override
         public void close() {
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // a read-only file
-            }
             if (block != null) {
                 buffers.offer(block);
                 block = null;

@@ -41,6 +41,17 @@ import org.slf4j.LoggerFactory;
  * that sees a blob always finds its list, and never a partial blob. One namespace per organisation;
  * nothing is read across namespaces.
  *
+ * <p><b>On a distributed filesystem with default settings</b> (GlusterFS, NFS: shared/PLATFORM.md),
+ * another node's writes can be seen late: a reader racing a rename gets ESTALE or ENOENT, a small
+ * file's content can be served stale from a client cache for about a second, a file another node
+ * has just created can read as empty. So every read of the tier here retries ESTALE (and ENOENT of
+ * what must exist) with a short backoff ({@link #STALE_ATTEMPTS}); content that fails its check
+ * (a block list that does not decode, a block short or off its hash) is read again from a fresh
+ * open after {@link #RE_READ_PAUSE}, {@link #RE_READS} times, before it is called corrupt; and a
+ * lease counts as expired only {@link #leaseGrace} after its expiry, is never taken over when it
+ * cannot be read, and is renewed only by its owner. Sources call {@link #blockList} and
+ * {@link #readVerifiedBlock} for all of it.
+ *
  * <p>Thread-safe; no lock is held during I/O.
  */
 public final class SharedTier {
@@ -57,6 +68,40 @@ public final class SharedTier {
     /** "Touch at most once an hour per node": enough resolution for a 4-day collection age. */
     static final Duration USE_TOUCH_INTERVAL = Duration.ofHours(1);
     private static final int COPY_BUFFER = 1 << 20;
+    /** Tries of one read that fails with ESTALE (or ENOENT of a file that must exist), 20 ms apart, doubling. */
+    static final int STALE_ATTEMPTS = 6;
+    private static final long STALE_BACKOFF_MILLIS = 20;
+    /** Fresh reads of content that failed its check, before it is called corrupt (and quarantined). */
+    static final int RE_READS = 2;
+    /**
+     * Pause before such a re-read: longer than the client caches that serve stale content on a
+     * default GlusterFS volume (md-cache and quick-read keep entries for 1 s).
+     */
+    static final Duration RE_READ_PAUSE = Duration.ofMillis(1100);
+
+    /** The file operations reads of the tier go through; tests inject ESTALE and short reads here. */
+    interface Io {
+        Io FILES = new Io() {};
+
+        default FileChannel open(Path p) throws IOException {
+            return FileChannel.open(p, StandardOpenOption.READ);
+        }
+
+        default byte[] readAll(Path p) throws IOException {
+            return Files.readAllBytes(p);
+        }
+    }
+
+    /** How this tier waits before a retry or a re-read; tests make it instant. */
+    interface Pause {
+        Pause REAL = d -> Thread.sleep(d);
+
+        void sleep(Duration d) throws InterruptedException;
+    }
+
+    private final Io io;
+    private final Pause pause;
+    private final java.util.concurrent.atomic.AtomicLong reReads = new java.util.concurrent.atomic.AtomicLong();
 
     private final Path dir;
     private final String namespace;
@@ -80,6 +125,12 @@ public final class SharedTier {
 
     /** As above, with the lease lifetime given (tests make it seconds; the renewal keeps a third of it). */
     public SharedTier(Path root, String namespace, String nodeId, Clock clock, Duration leaseTtl) {
+        this(root, namespace, nodeId, clock, leaseTtl, Io.FILES, Pause.REAL);
+    }
+
+    SharedTier(Path root, String namespace, String nodeId, Clock clock, Duration leaseTtl, Io io, Pause pause) {
+        this.io = io;
+        this.pause = pause;
         if (!NAMESPACE.matcher(namespace).matches()) {
             throw new IllegalArgumentException("namespace '" + namespace + "' must be letters, digits, '.', '_' or '-' (an organisation name)");
         }
@@ -111,7 +162,16 @@ public final class SharedTier {
 
     /** Whether another node holds a live lease on the blob (an upload or a fill in progress). */
     public boolean leasedElsewhere(ContentHash h) {
-        return !held.containsKey(h) && Files.exists(leasePath(h)) && Lease.expiry(leasePath(h)) > clock.millis();
+        if (held.containsKey(h)) {
+            return false;
+        }
+        java.util.OptionalLong expiry = Lease.readExpiry(leasePath(h), leaseTtl, clock);
+        return expiry.isPresent() && !Lease.expired(expiry.getAsLong(), clock.millis(), leaseTtl);
+    }
+
+    /** Reads of tier content that failed their check and were re-read (stale or short content). */
+    public long reReads() {
+        return reReads.get();
     }
 
     /** Gives up a held lease (the fill failed, or the daemon stops). */
@@ -192,19 +252,123 @@ public final class SharedTier {
         return Files.isRegularFile(blobPath(h)) && Files.isRegularFile(blocksPath(h));
     }
 
-    /** The block list of a blob of {@code size} bytes; cached once read and validated. */
+    /** Content of the tier that stays wrong after every re-read: the caller quarantines the blob. */
+    public static final class BadContentException extends IOException {
+        BadContentException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The block list of a blob of {@code size} bytes; cached once read and validated. ESTALE is
+     * retried; a list that does not decode (stale, empty or short on this client) is read again.
+     *
+     * @throws BadContentException if the list stays undecodable: quarantine the blob
+     * @throws IOException if it cannot be read (not a reason to quarantine)
+     */
     public BlockList blockList(ContentHash h, long size) throws IOException {
         BlockList cached = lists.get(h);
         if (cached != null) {
             return cached;
         }
-        BlockList l = BlockList.decode(Files.readAllBytes(blocksPath(h)), size);
-        lists.put(h, l);
-        return l;
+        IOException last = null;
+        for (int read = 0; read <= RE_READS; read++) {
+            if (read > 0) {
+                reReads.incrementAndGet();
+                LOG.info("re-reading the block list of shared blob {} ({})", h, last.getMessage());
+                pause(RE_READ_PAUSE);
+            }
+            byte[] data = retryStale("reading the block list of " + h, () -> io.readAll(blocksPath(h)));
+            try {
+                BlockList l = BlockList.decode(data, size);
+                lists.put(h, l);
+                return l;
+            } catch (IOException undecodable) {
+                last = undecodable;
+            }
+        }
+        throw new BadContentException("the block list of shared blob " + h + " is unusable after " + (RE_READS + 1)
+                + " reads: " + last.getMessage());
     }
 
-    FileChannel open(ContentHash h) throws IOException {
-        return FileChannel.open(blobPath(h), StandardOpenOption.READ);
+    /**
+     * Reads block {@code block} of a shared blob into {@code buf} (cleared first, flipped after) and
+     * checks it against the list. ESTALE is retried; a block that comes back short or off its hash
+     * is read again from a fresh open after {@link #RE_READ_PAUSE}, {@link #RE_READS} times.
+     *
+     * @return true when {@code buf} holds the verified block; false when every read failed the
+     *     check: the blob is bad, quarantine it
+     * @throws IOException if the blob cannot be read (not a reason to quarantine)
+     */
+    public boolean readVerifiedBlock(ContentHash h, BlockList list, int block, ByteBuffer buf) throws IOException {
+        long start = list.blockOffset(block);
+        int length = list.blockLength(block);
+        for (int read = 0; read <= RE_READS; read++) {
+            if (read > 0) {
+                reReads.incrementAndGet();
+                LOG.info("re-reading block {} of shared blob {}: {} of {} bytes read, or off its hash", block, h,
+                        buf.remaining(), length);
+                pause(RE_READ_PAUSE);
+            }
+            retryStale("reading block " + block + " of " + h, () -> {
+                try (FileChannel ch = io.open(blobPath(h))) {
+                    buf.clear();
+                    buf.limit(length);
+                    while (buf.hasRemaining()) {
+                        if (ch.read(buf, start + buf.position()) < 0) {
+                            break;
+                        }
+                    }
+                }
+                return null;
+            });
+            buf.flip();
+            if (buf.remaining() == length && list.matches(block, buf)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One read of the tier. */
+    private interface Read<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs a read, retrying ESTALE and ENOENT (a reader racing a rename on another client sees
+     * either) {@link #STALE_ATTEMPTS} times with a short doubling backoff. Only for files that must
+     * exist: a blob or list that {@link #has} saw.
+     */
+    private <T> T retryStale(String what, Read<T> read) throws IOException {
+        long backoff = STALE_BACKOFF_MILLIS;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return read.run();
+            } catch (IOException e) {
+                if (attempt >= STALE_ATTEMPTS || !(isStale(e) || e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                LOG.debug("{}: {}; retrying in {} ms", what, e.toString(), backoff);
+                pause(Duration.ofMillis(backoff));
+                backoff *= 2;
+            }
+        }
+    }
+
+    /** ESTALE, as the JDK reports it (a FileSystemException's reason, or an IOException's message). */
+    static boolean isStale(IOException e) {
+        String reason = e instanceof java.nio.file.FileSystemException fse ? fse.getReason() : e.getMessage();
+        return reason != null && reason.contains("Stale file handle");
+    }
+
+    private void pause(Duration d) throws java.io.InterruptedIOException {
+        try {
+            pause.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while re-reading the shared tier");
+        }
     }
 
     /** Moves a blob whose bytes failed a check out of the way, so no node reads it again. */
@@ -310,6 +474,11 @@ public final class SharedTier {
         }
     }
 
+    /** How long past its expiry a lease is still left alone: a third of its lifetime, at most 30 s. */
+    static Duration leaseGrace(Duration ttl) {
+        return Duration.ofMillis(Math.min(ttl.toMillis() / 3, 30_000));
+    }
+
     static void atomicMove(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -347,13 +516,16 @@ public final class SharedTier {
 
         static Optional<Lease> acquire(Path file, String owner, Clock clock, Duration ttl, Duration renew) throws IOException {
             Files.createDirectories(file.getParent());
-            for (int attempt = 0; attempt < 2; attempt++) {
+            for (int attempt = 0; attempt < 3; attempt++) {
                 try {
                     Files.write(file, content(owner, clock, ttl), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
                     return Optional.of(new Lease(file, owner, clock, ttl, renew));
                 } catch (FileAlreadyExistsException held) {
-                    long expires = expiry(file);
-                    if (expires > clock.millis()) {
+                    java.util.OptionalLong expires = readExpiry(file, ttl, clock);
+                    if (expires.isEmpty()) {
+                        continue; // released meanwhile: try to create ours
+                    }
+                    if (!expired(expires.getAsLong(), clock.millis(), ttl)) {
                         return Optional.empty();
                     }
                     LOG.info("taking over the expired upload lease {}", file);
@@ -372,18 +544,60 @@ public final class SharedTier {
             return ("owner=" + owner + "\nexpires=" + (clock.millis() + ttl.toMillis()) + "\n").getBytes(StandardCharsets.UTF_8);
         }
 
-        /** The lease's expiry (epoch millis); an unreadable lease counts as expired at its mtime + TTL. */
-        static long expiry(Path file) {
-            try {
-                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                    if (line.startsWith("expires=")) {
-                        return Long.parseLong(line.substring(8).strip());
+        /**
+         * The lease's expiry (epoch millis), or empty if there is no lease file. A lease whose content
+         * has no expiry (just created by another node and read before its write arrived, or read
+         * empty from a stale cache) expires {@code ttl} after its mtime; one that cannot be read at
+         * all (ESTALE to the end) counts as live for another {@code ttl}: a lease is never taken
+         * over on a read that failed.
+         */
+        static java.util.OptionalLong readExpiry(Path file, Duration ttl, Clock clock) {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                        if (line.startsWith("expires=")) {
+                            return java.util.OptionalLong.of(Long.parseLong(line.substring(8).strip()));
+                        }
+                    }
+                    return java.util.OptionalLong.of(Files.getLastModifiedTime(file).toMillis() + ttl.toMillis());
+                } catch (NoSuchFileException gone) {
+                    return java.util.OptionalLong.empty();
+                } catch (IOException | NumberFormatException e) {
+                    if (attempt >= STALE_ATTEMPTS) {
+                        LOG.debug("cannot read lease {} ({}); taking it as live", file, e.toString());
+                        return java.util.OptionalLong.of(clock.millis() + ttl.toMillis());
+                    }
+                    try {
+                        Thread.sleep(STALE_BACKOFF_MILLIS << (attempt - 1));
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return java.util.OptionalLong.of(clock.millis() + ttl.toMillis());
                     }
                 }
-                return Files.getLastModifiedTime(file).toMillis() + LEASE_TTL.toMillis();
-            } catch (IOException | NumberFormatException e) {
-                return 0;
             }
+        }
+
+        /**
+         * Whether a lease of this expiry may be taken over now: only {@link #leaseGrace} after it, so
+         * that a copy a client cache served a little stale (its holder renewed it since) is not
+         * mistaken for a dead holder's.
+         */
+        static boolean expired(long expiry, long now, Duration ttl) {
+            return now > expiry + leaseGrace(ttl).toMillis();
+        }
+
+        /** The owner a lease file names, or empty if it cannot be read. */
+        static Optional<String> owner(Path file) {
+            try {
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    if (line.startsWith("owner=")) {
+                        return Optional.of(line.substring(6).strip());
+                    }
+                }
+            } catch (IOException e) {
+                // unreadable now
+            }
+            return Optional.empty();
         }
 
         @Override
@@ -394,6 +608,12 @@ public final class SharedTier {
         synchronized void renewIfDue() throws IOException {
             if (clock.millis() - renewedAt < renew.toMillis()) {
                 return;
+            }
+            // Only the owner renews: a lease taken over after this node stalled past its expiry is
+            // the new holder's now, and overwriting it would make two uploaders.
+            Optional<String> current = owner(file);
+            if (current.isPresent() && !current.get().equals(owner)) {
+                throw new IOException("the lease " + file + " was taken over by " + current.get() + " (this node stalled past its expiry)");
             }
             Path tmp = file.resolveSibling(file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()));
             Files.write(tmp, content(owner, clock, ttl));

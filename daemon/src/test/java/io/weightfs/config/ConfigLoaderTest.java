@@ -358,6 +358,36 @@ class ConfigLoaderTest {
         assertTrue(problem.contains("single character") || problem.contains("is empty"), problem);
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "..|'..' path segment, which would collapse the request URL",
+        ".|'.' path segment, which would collapse the request URL",
+        "/|empty path segment",
+        "//|empty path segment",
+        "refs/pr/../../x|'..' path segment",
+        "refs//pr|empty path segment",
+        "main/|empty path segment",
+        "/main|empty path segment",
+        ".hidden|segment starting with '.'",
+        "a..b|contains '..'",
+        "dev.lock|ending with '.lock'",
+        "v1.|ends with '.'",
+        "a@{1}|contains '@{'",
+        "'has space'|contains ' '",
+        "what?|contains '?'",
+        "a\\b|contains '\\'"})
+    void aRevisionThatWouldCollapseTheUrlOrIsNoGitRef_isRefused_namingTheRule(String revision, String rule) {
+        String problem = onlyProblem(modelCache("gpt2", "x") + "    revision: \"" + revision.replace("\\", "\\\\") + "\"\n");
+        assertContains(problem, "config.yaml: model_cache[0]: revision '" + revision + "' ");
+        assertContains(problem, rule);
+        assertContains(problem, "rule");
+        if (revision.contains("@")) {
+            return; // in a source, the last '@' separates the revision: another case
+        }
+        String source = onlyProblem("weights:\n  - source: \"hf://gpt2@" + revision.replace("\\", "\\\\") + "\"\n    mount_location: x\n");
+        assertContains(source, "config.yaml: weights[0]: source 'hf://gpt2@" + revision + "': revision '" + revision + "' ");
+    }
+
     @Test
     void sourceWithAnEmptyRevision_isRefused() {
         assertContains(onlyProblem("weights:\n  - source: hf://gpt2@\n    mount_location: x\n"),

@@ -160,4 +160,26 @@ class HubClientTest {
             assertTrue(toCdn.contains("range: bytes=0-3") && toCdn.contains("accept-encoding: identity"), toCdn.toString());
         }
     }
+
+    @Test
+    void serverTextEchoingTheToken_inXErrorMessageAndBody_neverReachesTheMessage() throws Exception {
+        Token token = new Token("hf_EchoedBackByAHostileHub42", "test");
+        try (io.weightfs.testing.HostileHub evil = io.weightfs.testing.HostileHub.start(r -> {
+            String auth = r.header("authorization");
+            return io.weightfs.testing.HostileHub.response(r.path().contains("/resolve/") ? 403 : 401,
+                    "{\"error\":\"refused " + auth + "\",\"error_description\":\"token=" + token.value() + "\"}",
+                    "X-Error-Code: " + (r.path().contains("/resolve/") ? "Forbidden" : "RepoNotFound"),
+                    "X-Error-Message: you sent " + auth);
+        }); HubClient c = client(evil.endpoint())) {
+            HubException rev = assertThrows(HubException.class, () -> c.resolveCommit("acme/m", "main", Optional.of(token)));
+            RemoteFile f = new RemoteFile("acme/m", "a".repeat(40), "w.bin", 4, Optional.of(token));
+            HubException get = assertThrows(HubException.class, () -> download(c, f, 0, 4));
+            for (HubException e : List.of(rev, get)) {
+                assertFalse(e.getMessage().contains(token.value()), e.getMessage());
+                assertTrue(e.getMessage().contains("you sent Bearer " + io.weightfs.config.Redactor.MASK), e.getMessage());
+            }
+            assertTrue(evil.requests().stream().allMatch(r -> ("Bearer " + token.value()).equals(r.header("authorization"))),
+                    "the Hub did get the token, so the echo was real");
+        }
+    }
 }

@@ -53,7 +53,7 @@ class HttpProtocolTest {
     void oversizedHead_is431() throws Exception {
         try (ServeFixture hub = ServeFixture.start(root);
                 RawHttp raw = new RawHttp(hub.server.port())) {
-            raw.send("GET / HTTP/1.1\r\nX-Big: " + "a".repeat(HttpConnection.MAX_HEAD_BYTES) + "\r\n\r\n");
+            raw.send("GET / HTTP/1.1\r\nX-Big: " + "a".repeat(ServeLimits.DEFAULTS.maxHeadBytes()) + "\r\n\r\n");
             assertEquals(431, raw.read(false).status());
         }
     }

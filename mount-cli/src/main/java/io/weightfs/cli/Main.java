@@ -1,5 +1,6 @@
 package io.weightfs.cli;
 
+import io.weightfs.config.Redactor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -36,6 +37,16 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     static {
+        // The log path: everything this process prints or logs (slf4j-simple writes to System.err)
+        // goes through the Redactor, so no token reaches a terminal or a log file, whatever text
+        // a server sent back.
+        System.setOut(Redactor.redacting(System.out));
+        System.setErr(Redactor.redacting(System.err));
+        // A last line without a newline (a progress bar) is still held by the redactor at exit.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.flush();
+            System.err.flush();
+        }, "weightfs-flush-output"));
         // slf4j-simple reads these once, at its first use: set them before anything logs.
         String level = System.getenv("WEIGHTFS_LOG");
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level == null || level.isBlank() ? "info" : level);

@@ -159,7 +159,7 @@ final class MountCommand implements Callable<Integer> {
         }
         Thread hook = new Thread(daemon::close, "weightfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.out.println("weightfs mount: ready at " + mnt);
+        System.out.println(READY_LINE + mnt);
         System.out.flush();
         daemon.awaitUnmounted();
         // Unmounted from outside ('weightfs umount'): clean up and exit normally.
@@ -173,7 +173,14 @@ final class MountCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Re-runs this command without --background as a detached child, and waits until it has mounted. */
+    /**
+     * Re-runs this command without --background as a detached child, and waits until it has mounted.
+     * "Mounted" is the child's own word, its "ready at" line in the log, never the mount table: a
+     * mount already at the point (another weightfs, a stale one) would look like ours, and the
+     * child, refusing to mount over it, would be reported ready with a pid that is already gone.
+     * A child that exits first fails this command with its exit status and its words, as the
+     * foreground form would have.
+     */
     private int detach(Path mnt) throws IOException, InterruptedException {
         ProcessHandle.Info info = ProcessHandle.current().info();
         List<String> cmd = new ArrayList<>();
@@ -189,6 +196,8 @@ final class MountCommand implements Callable<Integer> {
         Path logs = common.store().resolve("logs");
         Files.createDirectories(logs);
         Path log = logs.resolve("mount-" + mnt.toString().replaceAll("[^A-Za-z0-9._-]", "_") + ".log");
+        // The log is appended to across runs: only what this child writes counts.
+        long from = Files.exists(log) ? Files.size(log) : 0;
         Process child = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -196,20 +205,41 @@ final class MountCommand implements Callable<Integer> {
                 .start();
         long deadline = System.nanoTime() + BACKGROUND_READY_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
-            if (MountTableView.isFuseMount(mnt) && child.isAlive()) {
-                System.out.println("weightfs mount: ready at " + mnt + " (pid " + child.pid() + ", log " + log + ")");
-                return 0;
-            }
-            if (child.waitFor(100, TimeUnit.MILLISECONDS)) {
+            boolean exited = child.waitFor(100, TimeUnit.MILLISECONDS);
+            String written = readFrom(log, from);
+            if (exited) {
+                String tail = MountTableView.lastLines(written, 20);
                 System.err.println("weightfs mount: the background daemon exited with status " + child.exitValue()
-                        + " before mounting; its log " + log + " ends with:");
-                System.err.println(MountTableView.tail(log, 20));
+                        + " before mounting; it said (log " + log + "):");
+                System.err.println(tail.isBlank() ? "  (nothing)" : tail);
                 return child.exitValue() == 0 ? Main.EXIT_FAILED : child.exitValue();
+            }
+            if (written.contains(READY_LINE) && MountTableView.isFuseMount(mnt)) {
+                System.out.println(READY_LINE + mnt + " (pid " + child.pid() + ", log " + log + ")");
+                return 0;
             }
         }
         child.destroy();
         System.err.println("weightfs mount: the background daemon did not mount within " + BACKGROUND_READY_TIMEOUT.toMinutes()
                 + " minutes; see " + log);
         return Main.EXIT_FAILED;
+    }
+
+    /** What the mount prints on stdout once it answers; --background waits for the child's. */
+    private static final String READY_LINE = "weightfs mount: ready at ";
+
+    /** The text of {@code file} from byte {@code offset} on (empty if there is none yet). */
+    private static String readFrom(Path file, long offset) throws IOException {
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size <= offset) {
+                return "";
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(size - offset, 1 << 20));
+            ch.read(b, offset);
+            return new String(b.array(), 0, b.position(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return "";
+        }
     }
 }

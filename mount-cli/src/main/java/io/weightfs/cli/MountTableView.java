@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Small read-only looks at /proc/self/mountinfo and log files, for the commands. */
+/** Small read-only looks at /proc/self/mountinfo and at log text, for the commands. */
 final class MountTableView {
     private MountTableView() {}
 
@@ -28,12 +28,9 @@ final class MountTableView {
         return false;
     }
 
-    static String tail(Path file, int lines) {
-        try {
-            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(cannot read " + file + ": " + e.getMessage() + ")";
-        }
+    /** The last {@code lines} lines of {@code text}. */
+    static String lastLines(String text, int lines) {
+        List<String> all = text.lines().toList();
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     }
 }

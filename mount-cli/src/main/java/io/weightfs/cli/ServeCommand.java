@@ -2,6 +2,7 @@ package io.weightfs.cli;
 
 import io.weightfs.serve.Fault;
 import io.weightfs.serve.HubServer;
+import io.weightfs.serve.ServeLimits;
 import io.weightfs.serve.ServeOptions;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -74,6 +75,24 @@ final class ServeCommand implements Callable<Integer> {
                     + " Globs match the file's repo path; * matches anything, / included.")
     List<Fault> faults = new ArrayList<>();
 
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "" + 512,
+            description = "Connections open at once, both ports together; one more is answered 503 with Retry-After"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "60s",
+            description = "Close a kept-alive connection with no request after this long (default: ${DEFAULT-VALUE}).")
+    java.time.Duration idleTimeout;
+
+    @Option(names = "--request-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "30s",
+            description = "A request's head and body must arrive within this long of its first byte (default: ${DEFAULT-VALUE}).")
+    java.time.Duration requestTimeout;
+
+    @Option(names = "--stall-timeout", paramLabel = "DURATION", converter = Durations.class, defaultValue = "60s",
+            description = "Abandon a response that makes no progress (a client that stopped reading) for this long"
+                    + " (default: ${DEFAULT-VALUE}).")
+    java.time.Duration stallTimeout;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -98,7 +117,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         ServeOptions options;
         try {
-            options = new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults);
+            options = new ServeOptions(repos, bind, port, cdnPort, cdnHost, pageSize, lfsThreshold, tokens, faults,
+                    ServeLimits.DEFAULTS.withMaxConnections(maxConnections).withIdleTimeout(idleTimeout)
+                            .withRequestTimeout(requestTimeout).withStallTimeout(stallTimeout));
         } catch (IllegalArgumentException e) {
             err.println("weightfs serve: " + e.getMessage());
             return Main.EXIT_USAGE;

@@ -16,18 +16,80 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** The shared cache tier between "nodes" (daemons with their own node stores) on one machine. */
+/**
+ * The shared cache tier between "nodes" (daemons with their own node stores) on one machine, each
+ * scenario run twice: on a local directory, and on a real GlusterFS volume with default settings
+ * with the nodes spread over two FUSE client mounts of it (node a and c on one, b on the other), as
+ * nodes of a region would mount it (stale reads, ESTALE during renames: see shared/PLATFORM.md).
+ */
 @io.weightfs.testing.RequiresFuse
+@ParameterizedClass(name = "on {0}")
+@EnumSource(SharedTierEndToEndTest.SharedFs.class)
 class SharedTierEndToEndTest {
     private static final Map<String, String> FAST_RETRY = Map.of("WEIGHTFS_RETRY_BASE_MS", "20");
     private static final PatternContent WEIGHTS = new PatternContent(41, 20L * (1 << 20) + 777);
     private static final Duration WAIT = Duration.ofMinutes(2);
 
+    /** Where the shared tier lives. */
+    enum SharedFs { LOCAL_DIRECTORY, GLUSTERFS }
+
+    @Parameter
+    SharedFs sharedFs;
+
+    /** One volume for every GlusterFS scenario (each in a folder of its own on it): setting one up takes seconds. */
+    private static GlusterVolume gluster;
+
     @TempDir
     Path tmp;
+
+    /** The tier's root as each node sees it: one view for a local directory, one per client mount for GlusterFS. */
+    private List<Path> views;
+
+    @BeforeEach
+    void sharedTier() throws Exception {
+        if (sharedFs == SharedFs.LOCAL_DIRECTORY) {
+            views = List.of(tmp.resolve("shared"));
+            return;
+        }
+        GlusterVolume.missing().ifPresent(why -> {
+            System.err.println("SKIPPED (GlusterFS): " + why);
+            Assumptions.abort(why);
+        });
+        if (gluster == null) {
+            gluster = GlusterVolume.start();
+        }
+        String folder = tmp.getFileName().toString();
+        Files.createDirectories(gluster.clientA().resolve(folder));
+        views = List.of(gluster.clientA().resolve(folder), gluster.clientB().resolve(folder));
+    }
+
+    @AfterAll
+    static void tearDownGluster() throws Exception {
+        if (gluster != null) {
+            GlusterVolume g = gluster;
+            gluster = null;
+            g.close();
+        }
+    }
+
+    /** The tier as the test itself looks at it (through the first client mount). */
+    private Path shared() {
+        return views.getFirst();
+    }
+
+    /** The tier as node {@code name} mounts it: a, b, c... alternate between the client mounts. */
+    private Path sharedFor(String name) {
+        return views.get((name.charAt(0) - 'a') % views.size());
+    }
 
     private Path repos() throws IOException {
         Path repos = tmp.resolve("repos");
@@ -47,7 +109,7 @@ class SharedTierEndToEndTest {
         Map<String, String> all = new java.util.HashMap<>(FAST_RETRY);
         all.putAll(env);
         List<String> args = new ArrayList<>(List.of("--config", config().toString(), "--store", tmp.resolve("store-" + name).toString(),
-                "--endpoint", endpoint, "--shared", tmp.resolve("shared").toString(), "--namespace", "acme-org"));
+                "--endpoint", endpoint, "--shared", sharedFor(name).toString(), "--namespace", "acme-org"));
         return MountProcess.start(tmp.resolve("mnt-" + name), all, args.toArray(String[]::new));
     }
 
@@ -61,7 +123,7 @@ class SharedTierEndToEndTest {
     }
 
     private Path sharedBlob() throws IOException {
-        try (Stream<Path> s = Files.walk(tmp.resolve("shared/acme-org/blobs/sha256"))) {
+        try (Stream<Path> s = Files.walk(shared().resolve("acme-org/blobs/sha256"))) {
             return s.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().matches("[0-9a-f]{64}")).findFirst().orElseThrow();
         }
     }
@@ -77,7 +139,7 @@ class SharedTierEndToEndTest {
     }
 
     private long publishedBlobs() {
-        try (Stream<Path> s = Files.walk(tmp.resolve("shared/acme-org/blobs"))) {
+        try (Stream<Path> s = Files.walk(shared().resolve("acme-org/blobs"))) {
             return s.filter(p -> p.getFileName().toString().matches("[0-9a-f]{40,64}")).count();
         } catch (IOException e) {
             return 0;
@@ -138,7 +200,7 @@ class SharedTierEndToEndTest {
                 }, WAIT, "node a to be part-way through the weights");
                 a.kill9();
             }
-            try (Stream<Path> s = Files.walk(tmp.resolve("shared/acme-org"))) {
+            try (Stream<Path> s = Files.walk(shared().resolve("acme-org"))) {
                 List<Path> finals = s.filter(p -> p.getFileName().toString().matches("[0-9a-f]{64}")).toList();
                 for (Path p : finals) {
                     assertEquals(Files.size(p) == WEIGHTS.size() || Files.size(p) == 19, true, "no partial blob at " + p);
@@ -175,7 +237,7 @@ class SharedTierEndToEndTest {
                 assertTrue(s.getAsJsonObject("errors").get("sharedBadBlocks").getAsLong() >= 1, s.toString());
                 assertTrue(s.getAsJsonObject("bytesBySource").get("hub").getAsLong() > 0, "the rest came from the Hub");
             }
-            try (Stream<Path> q = Files.list(tmp.resolve("shared/acme-org/quarantine"))) {
+            try (Stream<Path> q = Files.list(shared().resolve("acme-org/quarantine"))) {
                 assertTrue(q.findAny().isPresent(), "the bad blob went to quarantine");
             }
         }
