@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.weightfs.config.RepoType;
 import io.weightfs.config.Token;
 import java.io.EOFException;
 import java.io.IOException;
@@ -213,16 +214,21 @@ public final class HubClient implements AutoCloseable {
      * is, with no request (HUB-PROTOCOL.md §0).
      */
     public String resolveCommit(String repoId, String revision, Optional<Token> token) throws IOException {
+        return resolveCommit(RepoType.MODEL, repoId, revision, token);
+    }
+
+    /** {@link #resolveCommit(String, String, Optional)} for a model or a dataset repo. */
+    public String resolveCommit(RepoType type, String repoId, String revision, Optional<Token> token) throws IOException {
         if (revision.matches("^[0-9a-f]{40}$")) {
             return revision;
         }
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegment("api").addPathSegment("models")
+                .addPathSegment("api").addPathSegment(type.plural())
                 .addPathSegments(repoId)
                 .addPathSegment("revision")
                 .addEncodedPathSegment(encodeAll(revision))
                 .build();
-        String what = "revision '" + revision + "' of " + repoId;
+        String what = "revision '" + revision + "' of " + type.qualify(repoId);
         JsonElement json = getJson(url, token, repoId, what);
         if (!json.isJsonObject() || !json.getAsJsonObject().has("sha")) {
             throw new HubException(HubException.Kind.PROTOCOL, 200,
@@ -237,15 +243,20 @@ public final class HubClient implements AutoCloseable {
 
     /** Every file of the repo at a commit, following {@code Link: rel="next"} pages. */
     public List<TreeFile> listFiles(String repoId, String commit, Optional<Token> token) throws IOException {
+        return listFiles(RepoType.MODEL, repoId, commit, token);
+    }
+
+    /** {@link #listFiles(String, String, Optional)} for a model or a dataset repo. */
+    public List<TreeFile> listFiles(RepoType type, String repoId, String commit, Optional<Token> token) throws IOException {
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegment("api").addPathSegment("models")
+                .addPathSegment("api").addPathSegment(type.plural())
                 .addPathSegments(repoId)
                 .addPathSegment("tree")
                 .addEncodedPathSegment(encodeAll(commit))
                 .addQueryParameter("recursive", "true")
                 .addQueryParameter("expand", "false")
                 .build();
-        String what = "the file list of " + repoId + " at " + commit;
+        String what = "the file list of " + type.qualify(repoId) + " at " + commit;
         List<TreeFile> files = new ArrayList<>();
         for (int page = 0; url != null; page++) {
             if (page >= MAX_TREE_PAGES) {
@@ -456,7 +467,7 @@ public final class HubClient implements AutoCloseable {
      */
     private DownloadUrl resolveDownloadUrl(RemoteFile file) throws IOException {
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegments(file.repoId())
+                .addPathSegments(file.repoType().qualify(file.repoId()))
                 .addPathSegment("resolve")
                 .addEncodedPathSegment(encodeAll(file.commit()))
                 .addPathSegments(file.path())

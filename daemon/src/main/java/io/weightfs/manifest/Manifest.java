@@ -1,5 +1,6 @@
 package io.weightfs.manifest;
 
+import io.weightfs.config.RepoType;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -12,8 +13,9 @@ import java.util.regex.Pattern;
  * @param revision the revision that was asked for (branch, tag, {@code refs/pr/N} or a commit)
  * @param commit the 40-hex commit {@code revision} resolved to
  * @param files every file of the repo at that commit, sorted by path; patterns are applied later
+ * @param repoType a model or a dataset repo
  */
-public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
+public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files, RepoType repoType) {
     private static final Pattern COMMIT = Pattern.compile("^[0-9a-f]{40}$");
 
     public Manifest {
@@ -23,6 +25,12 @@ public record Manifest(String repoId, String revision, String commit, List<Manif
             throw new IllegalArgumentException("not a 40-hex commit: '" + commit + "'");
         }
         files = List.copyOf(files);
+        Objects.requireNonNull(repoType, "repoType");
+    }
+
+    /** A model repo's manifest. */
+    public Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
+        this(repoId, revision, commit, files, RepoType.MODEL);
     }
 
     /** Whether a revision string is already a commit and needs no resolving (HUB-PROTOCOL.md §0). */
