@@ -2,7 +2,7 @@
 
 import json
 import os
-import threading
+import time
 from typing import Dict, List, Optional, Union
 
 DEFAULT_MOUNT = "/app/model_cache"
@@ -11,6 +11,9 @@ WAIT_FILE = "wait"
 STATUS_FILE = "status.json"
 _COMPLETE = "complete:"
 _FAILED = "failed:"
+# How often a wait with a timeout looks at status.json: a small file, rendered in memory by the
+# daemon, so four looks a second cost nothing and add at most a quarter second to the wait.
+POLL_SECONDS = 0.25
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -84,30 +87,25 @@ def block_until_download_complete(
         raise ValueError("timeout must be >= 0 seconds, got {}".format(timeout))
     where = mount_point(mount)
     wait_file = _control(where, WAIT_FILE)
-
-    # A read of the wait file blocks in the kernel until the fill is done; a thread does the read so
-    # that the caller's timeout holds. Left running after a timeout, it ends when the mount does.
-    result: List[object] = []
-
-    def read_wait() -> None:
-        try:
-            with open(wait_file, "rb") as f:
-                result.append(f.read().decode("utf-8", "replace"))
-        except BaseException as e:  # handed to the caller below
-            result.append(e)
-
-    reader = threading.Thread(target=read_wait, name="weightfs-wait", daemon=True)
-    reader.start()
-    reader.join(timeout)
-    if reader.is_alive():
-        raise TimeoutError(
-            "the weightfs mount {} was not complete after {} s (see {} for progress)".format(
-                where, timeout, os.path.join(where, CONTROL_DIR, STATUS_FILE)
-            )
-        )
-    outcome = result[0]
-    if isinstance(outcome, BaseException):
-        raise WeightfsError("reading {} failed: {}".format(wait_file, outcome)) from outcome
+    if timeout is not None:
+        # A read of the wait file cannot be given up on: a thread left blocked in it would hold up
+        # the interpreter's exit until the fill ends. So, with a timeout, poll status.json's "done"
+        # and read the wait file (then answered at once) only when it is.
+        deadline = time.monotonic() + timeout
+        while not status(where).get("done", False):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    "the weightfs mount {} was not complete after {} s (see {} for progress)".format(
+                        where, timeout, os.path.join(where, CONTROL_DIR, STATUS_FILE)
+                    )
+                )
+            time.sleep(min(POLL_SECONDS, left))
+    try:
+        with open(wait_file, "rb") as f:
+            outcome = f.read().decode("utf-8", "replace")
+    except OSError as e:
+        raise WeightfsError("reading {} failed: {}".format(wait_file, e)) from e
     text = str(outcome).strip()
     if text.startswith(_COMPLETE):
         return status(where)

@@ -36,6 +36,29 @@ final class PythonVenvs {
         Commands.require(Commands.onPath("python3") != null, testName, "python3 is not installed");
     }
 
+    /**
+     * A venv with the weightfs Python package installed from {@code packageDir} the way users do it,
+     * {@code pip install ./python}; reinstalled on every call (a second or so), so it is never stale.
+     */
+    static Path withWeightfsPackage(Path packageDir) throws Exception {
+        Path python = ensure("weightfs-python", List.of("pip"));
+        Path log = Files.createTempFile("weightfs-pip", ".log");
+        try {
+            List<String> cmd = new ArrayList<>(List.of(python.toString(), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", "--no-input", "--force-reinstall", "--no-deps"));
+            String index = Commands.run(List.of("bash", "-c", "pip3 config get global.extra-index-url 2>/dev/null | awk '{print $1}'"),
+                    Path.of(".").toAbsolutePath(), Map.of(), Duration.ofSeconds(30), "pip config").stdout().strip();
+            if (!index.isEmpty()) {
+                cmd.addAll(List.of("--index-url", index));
+            }
+            cmd.add(packageDir.toString());
+            Commands.run(cmd, Path.of(".").toAbsolutePath(), Map.of(), INSTALL_TIMEOUT, "pip install " + packageDir);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+        return python;
+    }
+
     static Path script(String name) {
         return Path.of("src", "test", "python", name).toAbsolutePath();
     }
