@@ -34,9 +34,12 @@ import org.slf4j.LoggerFactory;
  * {@link #scan} builds a new catalog, reusing the hashes of files whose size and modification time
  * did not change since the previous one.
  *
- * <p>Skipped: names starting with {@code .} at the org and repo level, anything under a
- * {@code .git} directory, and the sidecar {@code .weightfs-repo.json}. Symbolic links are followed,
- * so a Hugging Face cache snapshot (links into {@code blobs/}) can be served as it is.
+ * <p>Models are {@code DIR/<org>/<name>}, datasets {@code DIR/datasets/<org>/<name>}; a repo's refs
+ * come from its {@code .weightfs-refs.json} ({@link RepoRefs}), each ref folder hashed once however
+ * many refs name it. Skipped: names starting with {@code .} at the org and repo level, anything under
+ * a {@code .git} directory, and the sidecars {@code .weightfs-repo.json} and
+ * {@code .weightfs-refs.json}. Symbolic links are followed, so a Hugging Face cache snapshot (links
+ * into {@code blobs/}) can be served as it is.
  */
 final class RepoCatalog {
     private static final Logger LOG = LoggerFactory.getLogger(RepoCatalog.class);
