@@ -3,7 +3,7 @@
 import json
 import os
 import time
-from typing import Dict, List, Optional, Union
+from typing import Dict, Optional, Union
 
 DEFAULT_MOUNT = "/app/model_cache"
 CONTROL_DIR = ".weightfs"
@@ -106,7 +106,7 @@ def block_until_download_complete(
             outcome = f.read().decode("utf-8", "replace")
     except OSError as e:
         raise WeightfsError("reading {} failed: {}".format(wait_file, e)) from e
-    text = str(outcome).strip()
+    text = outcome.strip()
     if text.startswith(_COMPLETE):
         return status(where)
     if text.startswith(_FAILED):

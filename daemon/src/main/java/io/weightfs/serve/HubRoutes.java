@@ -153,7 +153,7 @@ final class HubRoutes implements HttpConnection.Handler {
                 requireMethod(req, "GET", "HEAD");
                 ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
                 state.access.checkGate(repo, caller, ex.host());
-                String rev = rest.isEmpty() ? RepoRefs.MAIN : splitRevPath(rest).revision();
+                String rev = rest.isEmpty() ? RepoRefs.MAIN : joinDecoded(rest);
                 ServedSnapshot snap = resolveRevision(repo, rev);
                 // Each ref's folder is a root commit of its own: the history is that one commit.
                 JsonArray commits = new JsonArray();

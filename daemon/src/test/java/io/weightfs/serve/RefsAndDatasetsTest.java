@@ -95,6 +95,11 @@ class RefsAndDatasetsTest {
             assertTrue(c.get("date").getAsString().endsWith("Z"));
             assertTrue(c.has("title") && c.has("message"));
             assertEquals(404, hub.get("/api/models/" + REPO + "/commits/nope").statusCode());
+            String pr = info(hub, "refs%2Fpr%2F1").get("sha").getAsString();
+            for (String rev : List.of("refs%2Fpr%2F1", "refs/pr/1")) {
+                JsonArray prCommits = ServeFixture.json(hub.get("/api/models/" + REPO + "/commits/" + rev)).getAsJsonArray();
+                assertEquals(pr, prCommits.get(0).getAsJsonObject().get("id").getAsString(), rev);
+            }
         }
     }
 
