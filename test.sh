@@ -8,6 +8,11 @@ cd "$(dirname "$(readlink -f "$0")")"
 need_apt=()
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The real-client tests make Python venvs (huggingface_hub, transformers, torch) under native-tests/target/venvs/.
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  need_apt+=(python3-venv)
+fi
 # The native tests mount real FUSE filesystems with both bindings: libfuse3 (jfuse) and libfuse2 (jnr-fuse).
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)

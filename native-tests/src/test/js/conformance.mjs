@@ -2,11 +2,13 @@
 //
 //   node conformance.mjs <hubUrl> <org/name> <outDir>
 //
-// Writes every file under <outDir>/<path> and prints one JSON line to stdout:
-//   {"entries": [<every entry listFiles yielded>], "downloaded": [<paths>]}
+// Writes every file under <outDir>/<path>, snapshots the repo into <outDir>-cache (the Hugging Face
+// cache layout) and prints one JSON line to stdout:
+//   {"entries": [<every entry listFiles yielded>], "downloaded": [<paths>], "exists": {...},
+//    "safetensors": <parseSafetensorsMetadata's header>, "snapshot": <snapshot folder>}
 // Driven by HfHubJsConformanceTest, which compares bytes and listings with the source directory.
 // Exits non-zero, with the client's error on stderr, on any failure.
-import { downloadFile, listFiles } from "@huggingface/hub";
+import { downloadFile, fileExists, listFiles, parseSafetensorsMetadata, snapshotDownload } from "@huggingface/hub";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -34,4 +36,13 @@ for (const entry of entries.filter((e) => e.type === "file")) {
 	downloaded.push(entry.path);
 }
 
-process.stdout.write(JSON.stringify({ entries, downloaded }) + "\n");
+// fileExists HEADs /raw/; parseSafetensorsMetadata finds the weights with fileExists, then reads
+// the header with ranged downloads.
+const exists = {};
+for (const path of ["config.json", "model.safetensors", "nested/deeper/tokenizer_config.json", "no-such-file.json"]) {
+	exists[path] = await fileExists({ repo, path, hubUrl });
+}
+const meta = await parseSafetensorsMetadata({ repo, hubUrl });
+const snapshot = await snapshotDownload({ repo, hubUrl, cacheDir: `${outDir}-cache` });
+
+process.stdout.write(JSON.stringify({ entries, downloaded, exists, safetensors: meta.header, snapshot }) + "\n");

@@ -47,7 +47,7 @@ public final class ConfigLoader {
 
     private static final List<String> MODEL_CACHE_KEYS = List.of(
             "repo_id", "revision", "use_volume", "volume_folder", "allow_patterns", "ignore_patterns",
-            "runtime_secret_name", "kind");
+            "runtime_secret_name", "kind", "repo_type");
     private static final List<String> WEIGHTS_KEYS = List.of(
             "source", "mount_location", "allow_patterns", "ignore_patterns", "auth_secret_name");
 
@@ -333,7 +333,7 @@ public final class ConfigLoader {
             List<RepoEntry> entries = new ArrayList<>(drafts.size());
             for (Draft d : drafts) {
                 entries.add(new RepoEntry(d.where.index, d.where.section, d.repoId, d.revision, d.folder,
-                        d.allow, d.ignore, d.secretName));
+                        d.allow, d.ignore, d.secretName, d.type));
             }
             return new WeightsConfig(file, entries, shared);
         }
@@ -410,6 +410,16 @@ public final class ConfigLoader {
             if (kind != null && !kind.strip().equalsIgnoreCase("hf")) {
                 problem(where, "unsupported kind " + quoted(kind) + ": supported kinds are: " + SUPPORTED_KINDS);
             }
+            RepoType type = RepoType.MODEL;
+            String repoType = string(where, entry, "repo_type");
+            if (repoType != null) {
+                Optional<RepoType> parsed = RepoType.parse(repoType);
+                if (parsed.isEmpty()) {
+                    problem(where, "unsupported repo_type " + quoted(repoType) + ": supported repo types are: model, dataset");
+                } else {
+                    type = parsed.get();
+                }
+            }
             String folder = null;
             String volumeFolder = string(where, entry, "volume_folder");
             if (entry.get("volume_folder") == null) {
@@ -418,7 +428,7 @@ public final class ConfigLoader {
             } else if (volumeFolder != null) {
                 folder = folder(where, "volume_folder", volumeFolder, false);
             }
-            finishEntry(where, entry, repoId, revision, folder, "runtime_secret_name");
+            finishEntry(where, entry, repoId, revision, folder, "runtime_secret_name", type);
         }
 
         private void weightsEntry(Where where, Object raw) {
@@ -428,6 +438,7 @@ public final class ConfigLoader {
             }
             String repoId = null;
             String revision = DEFAULT_REVISION;
+            RepoType type = RepoType.MODEL;
             String source = string(where, entry, "source");
             if (entry.get("source") == null) {
                 problem(where, "source is required, e.g. source: hf://<repo_id>@<revision>");
@@ -436,6 +447,7 @@ public final class ConfigLoader {
                 if (parsed != null) {
                     repoId = parsed[0];
                     revision = parsed[1];
+                    type = RepoType.valueOf(parsed[2]);
                 }
             }
             String folder = null;
@@ -446,12 +458,12 @@ public final class ConfigLoader {
             } else if (mountLocation != null) {
                 folder = folder(where, "mount_location", mountLocation, true);
             }
-            finishEntry(where, entry, repoId, revision, folder, "auth_secret_name");
+            finishEntry(where, entry, repoId, revision, folder, "auth_secret_name", type);
         }
 
         /** The parts both sections share: patterns and secret; then records the entry. */
         private void finishEntry(Where where, Map<?, ?> entry, String repoId, String revision, String folder,
-                String secretKey) {
+                String secretKey, RepoType type) {
             Optional<List<String>> allow = patterns(where, entry, "allow_patterns");
             List<String> ignore = patterns(where, entry, "ignore_patterns").orElse(List.of());
             if (allow.isPresent() && allow.get().isEmpty()) {
@@ -462,14 +474,17 @@ public final class ConfigLoader {
                 TokenResolver.secretNameProblem(secret)
                         .ifPresent(p -> problem(where, secretKey + " " + quoted(secret) + " " + p));
             }
-            drafts.add(new Draft(where, repoId, revision, folder, allow, ignore, Optional.ofNullable(secret)));
+            drafts.add(new Draft(where, repoId, revision, folder, allow, ignore, Optional.ofNullable(secret), type));
         }
 
-        /** {@code hf://<repo_id>[@<revision>]} into {repoId, revision}, or null after reporting. */
+        /**
+         * {@code hf://[datasets/]<repo_id>[@<revision>]} into {repoId, revision, RepoType name}, or
+         * null after reporting.
+         */
         private String[] parseSource(Where where, String source) {
             int sep = source.indexOf("://");
             if (sep < 0) {
-                problem(where, "source " + quoted(source) + " has no scheme: expected hf://<repo_id>[@<revision>];"
+                problem(where, "source " + quoted(source) + " has no scheme: expected hf://<repo_id>[@<revision>] or hf://datasets/<repo_id>[@<revision>];"
                         + " supported schemes are: " + SUPPORTED_SCHEMES);
                 return null;
             }
@@ -480,6 +495,15 @@ public final class ConfigLoader {
                 return null;
             }
             String rest = source.substring(sep + "://".length());
+            RepoType type = RepoType.MODEL;
+            if (rest.startsWith(RepoType.DATASET.urlPrefix())) {
+                type = RepoType.DATASET;
+                rest = rest.substring(RepoType.DATASET.urlPrefix().length());
+            } else if (rest.startsWith("spaces/") || rest.startsWith("buckets/") || rest.startsWith("kernels/")) {
+                problem(where, "source " + quoted(source) + ": only model and dataset repos can be mounted"
+                        + " (hf://<repo_id> or hf://datasets/<repo_id>), not " + rest.substring(0, rest.indexOf('/')));
+                return null;
+            }
             int at = rest.lastIndexOf('@');
             String repoId = at < 0 ? rest : rest.substring(0, at);
             String revision = at < 0 ? DEFAULT_REVISION : rest.substring(at + 1);
@@ -494,7 +518,7 @@ public final class ConfigLoader {
                 problem(where, "source " + quoted(source) + ": " + revProblem.get());
                 ok = false;
             }
-            return ok ? new String[] {repoId, revision} : null;
+            return ok ? new String[] {repoId, revision, type.name()} : null;
         }
 
         /**
@@ -691,11 +715,11 @@ public final class ConfigLoader {
 
     /** An entry as far as it was understood; {@code folder} is null where it was not valid. */
     private record Draft(Where where, String repoId, String revision, String folder,
-            Optional<List<String>> allow, List<String> ignore, Optional<String> secretName) {
+            Optional<List<String>> allow, List<String> ignore, Optional<String> secretName, RepoType type) {
 
         String label() {
             String at = where.section + "[" + where.index + "]";
-            return repoId == null ? at : at + " (" + repoId + ")";
+            return repoId == null ? at : at + " (" + type.qualify(repoId) + ")";
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param ignorePatterns fnmatchcase patterns that exclude a file; may be empty
  * @param secretName name of the secret file holding the token ({@code runtime_secret_name} /
  *     {@code auth_secret_name}), if any
+ * @param repoType a model or a dataset repo ({@code repo_type:}, or {@code hf://datasets/...})
  */
 public record RepoEntry(
         int index,
@@ -26,7 +27,14 @@ public record RepoEntry(
         String folder,
         Optional<List<String>> allowPatterns,
         List<String> ignorePatterns,
-        Optional<String> secretName) {
+        Optional<String> secretName,
+        RepoType repoType) {
+
+    /** A model repo's entry. */
+    public RepoEntry(int index, String section, String repoId, String revision, String folder,
+            Optional<List<String>> allowPatterns, List<String> ignorePatterns, Optional<String> secretName) {
+        this(index, section, repoId, revision, folder, allowPatterns, ignorePatterns, secretName, RepoType.MODEL);
+    }
 
     public RepoEntry {
         Objects.requireNonNull(section, "section");
@@ -36,10 +44,11 @@ public record RepoEntry(
         allowPatterns = allowPatterns.map(List::copyOf);
         ignorePatterns = List.copyOf(ignorePatterns);
         Objects.requireNonNull(secretName, "secretName");
+        Objects.requireNonNull(repoType, "repoType");
     }
 
     /** How error messages name this entry, e.g. {@code model_cache[1] (org/name)}. */
     public String label() {
-        return section + "[" + index + "] (" + repoId + ")";
+        return section + "[" + index + "] (" + repoType.qualify(repoId) + ")";
     }
 }

@@ -32,7 +32,7 @@ public final class PrefetchOrder {
         List<RepoFile> large = new ArrayList<>();
         for (ResolvedEntry e : entries) {
             for (ManifestFile f : e.files()) {
-                RepoFile rf = new RepoFile(e.manifest().repoId(), e.manifest().commit(), f, e.token());
+                RepoFile rf = new RepoFile(e.manifest().repoId(), e.manifest().commit(), f, e.token(), e.manifest().repoType());
                 (f.size() <= SMALL_FILE_BYTES && !isWeights(f.path()) ? small : large).add(rf);
             }
         }

@@ -88,7 +88,7 @@ final class FsTree {
                 String path = "/" + e.entry().folder() + "/" + f.path();
                 Dir parent = mkdirs(byPath, root, path.substring(0, path.lastIndexOf('/')), nextInode, startMillis);
                 String name = path.substring(path.lastIndexOf('/') + 1);
-                RepoFile rf = new RepoFile(e.manifest().repoId(), e.manifest().commit(), f, e.token());
+                RepoFile rf = new RepoFile(e.manifest().repoId(), e.manifest().commit(), f, e.token(), e.manifest().repoType());
                 FileNode node = new FileNode(nextInode[0]++, mtime, rf, path);
                 if (parent.children.putIfAbsent(name, node) != null) {
                     throw new IllegalStateException(path + " appears twice in the mount");

@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.weightfs.config.Redactor;
+import io.weightfs.config.RepoType;
 import io.weightfs.config.Token;
 import java.io.EOFException;
 import java.io.IOException;
@@ -256,16 +257,21 @@ public final class HubClient implements AutoCloseable {
      * is, with no request (HUB-PROTOCOL.md §0).
      */
     public String resolveCommit(String repoId, String revision, Optional<Token> token) throws IOException {
+        return resolveCommit(RepoType.MODEL, repoId, revision, token);
+    }
+
+    /** {@link #resolveCommit(String, String, Optional)} for a model or a dataset repo. */
+    public String resolveCommit(RepoType type, String repoId, String revision, Optional<Token> token) throws IOException {
         if (revision.matches("^[0-9a-f]{40}$")) {
             return revision;
         }
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegment("api").addPathSegment("models")
+                .addPathSegment("api").addPathSegment(type.plural())
                 .addPathSegments(repoId)
                 .addPathSegment("revision")
                 .addEncodedPathSegment(encodeAll(revision))
                 .build();
-        String what = "revision '" + revision + "' of " + repoId;
+        String what = "revision '" + revision + "' of " + type.qualify(repoId);
         JsonElement json = getJson(url, token, repoId, what);
         JsonElement shaField = json.isJsonObject() ? json.getAsJsonObject().get("sha") : null;
         if (shaField == null || !shaField.isJsonPrimitive() || !shaField.getAsJsonPrimitive().isString()) {
@@ -285,15 +291,20 @@ public final class HubClient implements AutoCloseable {
      * is the manifest layer's rule. A {@code Link} back to a page already fetched is refused at once.
      */
     public List<TreeFile> listFiles(String repoId, String commit, Optional<Token> token) throws IOException {
+        return listFiles(RepoType.MODEL, repoId, commit, token);
+    }
+
+    /** {@link #listFiles(String, String, Optional)} for a model or a dataset repo. */
+    public List<TreeFile> listFiles(RepoType type, String repoId, String commit, Optional<Token> token) throws IOException {
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegment("api").addPathSegment("models")
+                .addPathSegment("api").addPathSegment(type.plural())
                 .addPathSegments(repoId)
                 .addPathSegment("tree")
                 .addEncodedPathSegment(encodeAll(commit))
                 .addQueryParameter("recursive", "true")
                 .addQueryParameter("expand", "false")
                 .build();
-        String what = "the file list of " + repoId + " at " + commit;
+        String what = "the file list of " + type.qualify(repoId) + " at " + commit;
         List<TreeFile> files = new ArrayList<>();
         Set<HttpUrl> fetched = new HashSet<>();
         for (int page = 0; url != null; page++) {
@@ -623,7 +634,7 @@ public final class HubClient implements AutoCloseable {
     }
 
     private static String cacheKey(RemoteFile f) {
-        return f.repoId() + "@" + f.commit() + ":" + f.path();
+        return f.repoType() + ":" + f.repoId() + "@" + f.commit() + ":" + f.path();
     }
 
     /**
@@ -632,7 +643,7 @@ public final class HubClient implements AutoCloseable {
      */
     private DownloadUrl resolveDownloadUrl(RemoteFile file) throws IOException {
         HttpUrl url = endpoint.newBuilder()
-                .addPathSegments(file.repoId())
+                .addPathSegments(file.repoType().qualify(file.repoId()))
                 .addPathSegment("resolve")
                 .addEncodedPathSegment(encodeAll(file.commit()))
                 .addPathSegments(file.path())

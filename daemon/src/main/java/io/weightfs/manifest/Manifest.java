@@ -1,5 +1,6 @@
 package io.weightfs.manifest;
 
+import io.weightfs.config.RepoType;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -13,8 +14,9 @@ import java.util.regex.Pattern;
  * @param commit the 40-hex commit {@code revision} resolved to
  * @param files every file of the repo at that commit, sorted by path; patterns are applied later. No
  *     path twice, none both a file and a folder, the sizes' sum bounded ({@link ListingRules})
+ * @param repoType a model or a dataset repo
  */
-public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
+public record Manifest(String repoId, String revision, String commit, List<ManifestFile> files, RepoType repoType) {
     private static final Pattern COMMIT = Pattern.compile("^[0-9a-f]{40}$");
 
     public Manifest {
@@ -27,6 +29,12 @@ public record Manifest(String repoId, String revision, String commit, List<Manif
         ListingRules.togetherProblem(files).ifPresent(p -> {
             throw new IllegalArgumentException(p);
         });
+        Objects.requireNonNull(repoType, "repoType");
+    }
+
+    /** A model repo's manifest. */
+    public Manifest(String repoId, String revision, String commit, List<ManifestFile> files) {
+        this(repoId, revision, commit, files, RepoType.MODEL);
     }
 
     /** Whether a revision string is already a commit and needs no resolving (HUB-PROTOCOL.md §0). */

@@ -1,6 +1,7 @@
 package io.weightfs.manifest;
 
 import io.weightfs.config.RepoEntry;
+import io.weightfs.config.RepoType;
 import io.weightfs.config.Token;
 import io.weightfs.hub.HubClient;
 import io.weightfs.hub.HubException;
@@ -46,7 +47,7 @@ public final class ManifestResolver {
      * @throws NothingMatchesException if the patterns select none of the repo's files
      */
     public ResolvedEntry resolve(RepoEntry entry, Optional<Token> token) throws IOException {
-        Manifest m = resolve(entry.repoId(), entry.revision(), token);
+        Manifest m = resolve(entry.repoType(), entry.repoId(), entry.revision(), token);
         PathFilter filter = PathFilter.of(entry.allowPatterns(), entry.ignorePatterns());
         List<ManifestFile> selected = new ArrayList<>();
         for (ManifestFile f : m.files()) {
@@ -74,10 +75,14 @@ public final class ManifestResolver {
     }
 
     public Manifest resolve(String repoId, String revision, Optional<Token> token) throws IOException {
-        String commit = commitOf(repoId, revision, token);
-        Optional<Manifest> stored = store.load(repoId, commit);
+        return resolve(RepoType.MODEL, repoId, revision, token);
+    }
+
+    public Manifest resolve(RepoType type, String repoId, String revision, Optional<Token> token) throws IOException {
+        String commit = commitOf(type, repoId, revision, token);
+        Optional<Manifest> stored = store.load(type, repoId, commit);
         if (stored.isEmpty() && shared.isPresent()) {
-            stored = shared.get().load(repoId, commit);
+            stored = shared.get().load(type, repoId, commit);
             if (stored.isPresent()) {
                 store.save(stored.get());
             }
@@ -86,12 +91,12 @@ public final class ManifestResolver {
             Manifest m = stored.get();
             if (!m.revision().equals(revision)) {
                 // Same commit reached through another revision name: remember this name too.
-                m = new Manifest(repoId, revision, commit, m.files());
+                m = new Manifest(repoId, revision, commit, m.files(), type);
                 store.save(m);
             }
             return m;
         }
-        Manifest m = pin(repoId, revision, commit, token);
+        Manifest m = pin(type, repoId, revision, commit, token);
         store.save(m);
         if (shared.isPresent()) {
             try {
@@ -104,26 +109,26 @@ public final class ManifestResolver {
         return m;
     }
 
-    private String commitOf(String repoId, String revision, Optional<Token> token) throws IOException {
+    private String commitOf(RepoType type, String repoId, String revision, Optional<Token> token) throws IOException {
         if (Manifest.isCommit(revision)) {
             return revision;
         }
         try {
-            return hub.resolveCommit(repoId, revision, token);
+            return hub.resolveCommit(type, repoId, revision, token);
         } catch (HubException e) {
             if (e.kind() != HubException.Kind.OFFLINE && e.kind() != HubException.Kind.TRANSIENT) {
                 throw e;
             }
-            return cachedRef(repoId, revision, e);
+            return cachedRef(type, repoId, revision, e);
         } catch (IOException e) {
-            return cachedRef(repoId, revision, e);
+            return cachedRef(type, repoId, revision, e);
         }
     }
 
-    private String cachedRef(String repoId, String revision, IOException cause) throws IOException {
-        Optional<String> ref = store.loadRef(repoId, revision);
+    private String cachedRef(RepoType type, String repoId, String revision, IOException cause) throws IOException {
+        Optional<String> ref = store.loadRef(type, repoId, revision);
         if (ref.isEmpty() && shared.isPresent()) {
-            ref = shared.get().loadRef(repoId, revision);
+            ref = shared.get().loadRef(type, repoId, revision);
         }
         if (ref.isEmpty()) {
             throw cause;
@@ -138,10 +143,10 @@ public final class ManifestResolver {
      * saved or created: a breach (or a listing the Hub client refused for its shape) becomes a
      * {@link ListingException} naming the repo, the revision and the entry.
      */
-    private Manifest pin(String repoId, String revision, String commit, Optional<Token> token) throws IOException {
+    private Manifest pin(RepoType type, String repoId, String revision, String commit, Optional<Token> token) throws IOException {
         List<TreeFile> tree;
         try {
-            tree = hub.listFiles(repoId, commit, token);
+            tree = hub.listFiles(type, repoId, commit, token);
         } catch (HubException e) {
             if (e.kind() == HubException.Kind.BAD_LISTING) {
                 throw new ListingException(repoId, revision, commit, hub.endpoint(), e.getMessage());
@@ -149,7 +154,7 @@ public final class ManifestResolver {
             throw e;
         }
         try {
-            return new Manifest(repoId, revision, commit, toFiles(tree));
+            return new Manifest(repoId, revision, commit, toFiles(tree), type);
         } catch (IllegalArgumentException e) {
             throw new ListingException(repoId, revision, commit, hub.endpoint(), e.getMessage());
         }

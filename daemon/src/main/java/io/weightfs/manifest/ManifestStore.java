@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.weightfs.config.RepoType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -24,6 +25,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  *   &lt;dir&gt;/&lt;org&gt;--&lt;name&gt;/&lt;commit&gt;.json
  *   &lt;dir&gt;/&lt;org&gt;--&lt;name&gt;/refs/&lt;revision, percent-encoded&gt;     the commit, no newline
+ *   &lt;dir&gt;/datasets--&lt;org&gt;--&lt;name&gt;/...                            the same for a dataset repo
  * </pre>
  * Every write goes to a temporary file and is renamed into place, so a crash never leaves a torn
  * manifest. A file that fails validation is reported and ignored, never guessed at.
@@ -46,9 +48,14 @@ public final class ManifestStore {
         return dir;
     }
 
-    /** The stored manifest of repo@commit, if present and valid. */
+    /** The stored manifest of model repo@commit, if present and valid. */
     public Optional<Manifest> load(String repoId, String commit) {
-        Path file = repoDir(repoId).resolve(commit + ".json");
+        return load(RepoType.MODEL, repoId, commit);
+    }
+
+    /** The stored manifest of repo@commit, if present and valid. */
+    public Optional<Manifest> load(RepoType type, String repoId, String commit) {
+        Path file = repoDir(type, repoId).resolve(commit + ".json");
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -60,8 +67,8 @@ public final class ManifestStore {
         }
         try {
             Manifest m = fromJson(text);
-            if (!m.repoId().equals(repoId) || !m.commit().equals(commit)) {
-                throw new IllegalArgumentException("it describes " + m.repoId() + "@" + m.commit());
+            if (!m.repoId().equals(repoId) || !m.commit().equals(commit) || m.repoType() != type) {
+                throw new IllegalArgumentException("it describes " + m.repoType().qualify(m.repoId()) + "@" + m.commit());
             }
             return Optional.of(m);
         } catch (RuntimeException e) {
@@ -75,8 +82,13 @@ public final class ManifestStore {
      * time for the files of that commit, the same after every restart.
      */
     public Optional<java.time.Instant> pinnedAt(String repoId, String commit) {
+        // A commit names one repo's snapshot: whichever type's folder holds it is the one.
+        return pinnedAt(RepoType.MODEL, repoId, commit).or(() -> pinnedAt(RepoType.DATASET, repoId, commit));
+    }
+
+    public Optional<java.time.Instant> pinnedAt(RepoType type, String repoId, String commit) {
         try {
-            return Optional.of(Files.getLastModifiedTime(repoDir(repoId).resolve(commit + ".json")).toInstant());
+            return Optional.of(Files.getLastModifiedTime(repoDir(type, repoId).resolve(commit + ".json")).toInstant());
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -84,7 +96,11 @@ public final class ManifestStore {
 
     /** The commit a branch or tag resolved to last time, if recorded. */
     public Optional<String> loadRef(String repoId, String revision) {
-        Path file = refFile(repoId, revision);
+        return loadRef(RepoType.MODEL, repoId, revision);
+    }
+
+    public Optional<String> loadRef(RepoType type, String repoId, String revision) {
+        Path file = refFile(type, repoId, revision);
         try {
             String commit = Files.readString(file, StandardCharsets.US_ASCII).strip();
             return Manifest.isCommit(commit) ? Optional.of(commit) : Optional.empty();
@@ -94,18 +110,19 @@ public final class ManifestStore {
     }
 
     public void save(Manifest m) throws IOException {
-        writeAtomically(repoDir(m.repoId()).resolve(m.commit() + ".json"), toJson(m));
+        writeAtomically(repoDir(m.repoType(), m.repoId()).resolve(m.commit() + ".json"), toJson(m));
         if (!m.revision().equals(m.commit())) {
-            writeAtomically(refFile(m.repoId(), m.revision()), m.commit());
+            writeAtomically(refFile(m.repoType(), m.repoId(), m.revision()), m.commit());
         }
     }
 
-    private Path repoDir(String repoId) {
-        return dir.resolve(repoId.replace("/", "--"));
+    /** {@code org--name} for a model (as always), {@code datasets--org--name} for a dataset. */
+    private Path repoDir(RepoType type, String repoId) {
+        return dir.resolve(type.qualify(repoId).replace("/", "--"));
     }
 
-    private Path refFile(String repoId, String revision) {
-        return repoDir(repoId).resolve("refs").resolve(java.net.URLEncoder.encode(revision, StandardCharsets.UTF_8));
+    private Path refFile(RepoType type, String repoId, String revision) {
+        return repoDir(type, repoId).resolve("refs").resolve(java.net.URLEncoder.encode(revision, StandardCharsets.UTF_8));
     }
 
     /**
@@ -136,6 +153,10 @@ public final class ManifestStore {
         o.addProperty("format", MAGIC);
         o.addProperty("version", FORMAT_VERSION);
         o.addProperty("repoId", m.repoId());
+        if (m.repoType() != RepoType.MODEL) {
+            // Absent means a model: the files written before datasets existed stay valid.
+            o.addProperty("repoType", m.repoType().singular());
+        }
         o.addProperty("revision", m.revision());
         o.addProperty("commit", m.commit());
         JsonArray files = new JsonArray();
@@ -169,7 +190,12 @@ public final class ManifestStore {
             JsonObject fo = e.getAsJsonObject();
             files.add(new ManifestFile(str(fo, "path"), fo.get("size").getAsLong(), ContentHash.parse(str(fo, "hash"))));
         }
-        return new Manifest(str(o, "repoId"), str(o, "revision"), str(o, "commit"), files);
+        RepoType type = RepoType.MODEL;
+        if (o.has("repoType")) {
+            type = RepoType.parse(str(o, "repoType"))
+                    .orElseThrow(() -> new IllegalArgumentException("unknown repoType '" + str(o, "repoType") + "'"));
+        }
+        return new Manifest(str(o, "repoId"), str(o, "revision"), str(o, "commit"), files, type);
     }
 
     private static String str(JsonObject o, String key) {

@@ -1,5 +1,6 @@
 package io.weightfs.serve;
 
+import io.weightfs.config.RepoType;
 import java.util.Set;
 
 /**
@@ -33,8 +34,8 @@ final class AccessPolicy {
     }
 
     /** The repo if it exists and the caller may know it does; else RepoNotFound. */
-    ServedRepo visibleRepo(RepoCatalog catalog, String repoId, Caller caller) {
-        ServedRepo repo = catalog.repo(repoId);
+    ServedRepo visibleRepo(RepoCatalog catalog, RepoType type, String repoId, Caller caller) {
+        ServedRepo repo = catalog.repo(type, repoId);
         if (repo == null || (repo.access().isPrivate() && !granted(repo, caller))) {
             throw HubError.repoNotFound(caller.authenticated());
         }
@@ -47,11 +48,11 @@ final class AccessPolicy {
             return;
         }
         if (!caller.authenticated()) {
-            throw new HubError(401, "GatedRepo", "Access to model " + repo.id()
+            throw new HubError(401, "GatedRepo", "Access to " + repo.type().singular() + " " + repo.id()
                     + " is restricted. You must have access to it and be authenticated to access it. Please log in.");
         }
-        throw new HubError(403, "GatedRepo", "Access to model " + repo.id()
-                + " is restricted and you are not in the authorized list. Visit http://" + host + "/" + repo.id()
+        throw new HubError(403, "GatedRepo", "Access to " + repo.type().singular() + " " + repo.id()
+                + " is restricted and you are not in the authorized list. Visit http://" + host + "/" + repo.key()
                 + " to ask for access.");
     }
 

@@ -76,8 +76,16 @@ final class CdnRoutes implements HttpConnection.Handler {
             return fallback;
         }
         ServedRepo repo = catalog.repo(repoId);
-        ServedFile f = repo == null ? null : repo.file(path);
-        return f != null && f.lfs() && f.sha256().equals(sha256) ? f : fallback;
+        if (repo == null) {
+            return fallback;
+        }
+        for (ServedSnapshot snap : repo.snapshots()) {
+            ServedFile f = snap.file(path);
+            if (f != null && f.lfs() && f.sha256().equals(sha256)) {
+                return f;
+            }
+        }
+        return fallback;
     }
 
     private static String first(Map<String, List<String>> query, String name) {

@@ -77,6 +77,34 @@ final class FileResponder {
         }
     }
 
+    /**
+     * Answers a GET or HEAD with bytes held in memory (an LFS pointer on {@code /raw}), with ranges
+     * and conditional requests as for files.
+     */
+    void serveBytes(Exchange ex, String path, byte[] body, ResponseHeaders headers, String etag) throws IOException {
+        HttpRequest req = ex.request();
+        headers.set("ETag", etag);
+        if (ifNoneMatch(req.header("if-none-match"), etag)) {
+            ex.respondWithoutBody(304, headers);
+            return;
+        }
+        headers.set("Accept-Ranges", "bytes").set("Content-Type", "text/plain; charset=utf-8");
+        String rangeHeader = req.header("range");
+        ByteRange range = ByteRange.parse(rangeHeader, body.length);
+        if (range.kind() == ByteRange.Kind.UNSATISFIABLE) {
+            throw new HubError(416, "RangeNotSatisfiable",
+                    "Range '" + rangeHeader + "' is beyond the end of " + path + " (" + body.length + " bytes)")
+                    .with("Content-Range", "bytes */" + body.length);
+        }
+        if (range.kind() == ByteRange.Kind.PARTIAL) {
+            headers.set("Content-Range", "bytes " + range.first() + "-" + range.last() + "/" + body.length);
+            byte[] part = java.util.Arrays.copyOfRange(body, (int) range.first(), (int) (range.first() + range.length()));
+            ex.respond(206, headers, part);
+            return;
+        }
+        ex.respond(200, headers, body);
+    }
+
     /** Whether an {@code If-None-Match} header matches {@code etag} (weak comparison, as RFC 9110 asks). */
     static boolean ifNoneMatch(String header, String... etags) {
         if (header == null) {

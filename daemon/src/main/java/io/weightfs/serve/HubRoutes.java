@@ -5,6 +5,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.weightfs.config.RepoType;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -18,17 +19,20 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * The Hub port: {@code /api/models/...} (model info, tree, paths-info), {@code /{repo}/resolve/...}
- * and the test hooks under {@code /_weightfs/}. Routing works on the still-encoded path split at
+ * The Hub port: {@code /api/{models|datasets}/...} (repo info, tree, paths-info, refs, commits),
+ * {@code /api/whoami-v2}, {@code /[datasets/]{repo}/resolve/...} and {@code /raw/...}, and the test
+ * hooks under {@code /_weightfs/}. Routing works on the still-encoded path split at
  * {@code /}, decoding each segment afterwards, so that a {@code %2F}-encoded revision is one segment
  * while a raw {@code refs/pr/1} is recognised by shape (HUB-PROTOCOL.md §2).
  *
  * <p>Stateless apart from {@link ServeState}; thread-safe.
  */
 final class HubRoutes implements HttpConnection.Handler {
-    /** Repo types other than models: served by no repo here, so always RepoNotFound. */
-    private static final Set<String> OTHER_TYPES = Set.of("datasets", "spaces", "kernels");
+    /** Repo types other than models and datasets: served by no repo here, so always RepoNotFound. */
+    private static final Set<String> OTHER_TYPES = Set.of("spaces", "kernels");
     private static final Pattern PR_NUMBER = Pattern.compile("\\d+");
+    /** The two routes that serve a file's bytes. */
+    private static final Set<String> FILE_ROUTES = Set.of("resolve", "raw");
     /** The Hub's page sizes (HUB-PROTOCOL.md §2). */
     private static final int PAGE_SIZE = 1000;
     private static final int EXPANDED_PAGE_SIZE = 50;
@@ -61,16 +65,25 @@ final class HubRoutes implements HttpConnection.Handler {
             api(ex, segs);
             return;
         }
-        if (segs.size() >= 3 && segs.get(2).equals("resolve")) {
-            state.stats.resolveRequest();
-            resolve(ex, decode(segs.get(0)) + "/" + decode(segs.get(1)), segs.subList(3, segs.size()));
-            return;
+        RepoType type = RepoType.MODEL;
+        List<String> rest = segs;
+        if (!segs.isEmpty() && segs.getFirst().equals(RepoType.DATASET.plural())) {
+            type = RepoType.DATASET;
+            rest = segs.subList(1, segs.size());
+        } else if (!segs.isEmpty() && OTHER_TYPES.contains(segs.getFirst())) {
+            if (segs.size() >= 4 && FILE_ROUTES.contains(segs.get(3))) {
+                state.stats.resolveRequest();
+                Caller caller = Caller.of(req);
+                state.access.checkCredentials(caller, state.catalog());
+                throw HubError.repoNotFound(caller.authenticated());
+            }
+            throw HubError.notFound("Sorry, we can't find the page you are looking for: " + req.rawPath());
         }
-        if (segs.size() >= 4 && segs.get(3).equals("resolve") && OTHER_TYPES.contains(segs.getFirst())) {
+        if (rest.size() >= 3 && FILE_ROUTES.contains(rest.get(2))) {
             state.stats.resolveRequest();
-            Caller caller = Caller.of(req);
-            state.access.checkCredentials(caller, state.catalog());
-            throw HubError.repoNotFound(caller.authenticated());
+            String repoId = decode(rest.get(0)) + "/" + decode(rest.get(1));
+            file(ex, type, repoId, rest.get(2).equals("raw"), rest.subList(3, rest.size()));
+            return;
         }
         throw HubError.notFound("Sorry, we can't find the page you are looking for: " + req.rawPath());
     }
@@ -82,14 +95,20 @@ final class HubRoutes implements HttpConnection.Handler {
         Caller caller = Caller.of(req);
         RepoCatalog catalog = state.catalog();
         state.access.checkCredentials(caller, catalog);
+        if (segs.size() == 2 && segs.get(1).equals("whoami-v2")) {
+            requireMethod(req, "GET", "HEAD");
+            json(ex, whoami(caller, catalog));
+            return;
+        }
         if (segs.size() < 4) {
             throw HubError.notFound("Sorry, this API is not served here: " + req.rawPath());
         }
-        String type = segs.get(1);
-        if (OTHER_TYPES.contains(type)) {
+        String typeSegment = segs.get(1);
+        if (OTHER_TYPES.contains(typeSegment)) {
             throw HubError.repoNotFound(caller.authenticated());
         }
-        if (!type.equals("models")) {
+        RepoType type = RepoType.parse(typeSegment).filter(t -> t.plural().equals(typeSegment)).orElse(null);
+        if (type == null) {
             throw HubError.notFound("Sorry, this API is not served here: " + req.rawPath());
         }
         String repoId = decode(segs.get(2)) + "/" + decode(segs.get(3));
@@ -98,40 +117,79 @@ final class HubRoutes implements HttpConnection.Handler {
 
         if (action == null || action.equals("revision")) {
             requireMethod(req, "GET", "HEAD");
-            ServedRepo repo = state.access.visibleRepo(catalog, repoId, caller);
-            String rev = action == null ? "main" : joinDecoded(rest);
+            ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
+            String rev = action == null ? RepoRefs.MAIN : joinDecoded(rest);
             if (rev.isEmpty()) {
                 throw HubError.revisionNotFound(rev);
             }
-            resolveRevision(repo, rev);
+            ServedSnapshot snap = resolveRevision(repo, rev);
             Map<String, List<String>> query = PercentCodec.parseForm(req.rawQuery());
-            json(ex, HubJson.modelInfo(repo, PercentCodec.isTrue(query, "blobs")));
+            json(ex, HubJson.repoInfo(repo, snap, PercentCodec.isTrue(query, "blobs")));
             return;
         }
         switch (action) {
             case "tree" -> {
                 requireMethod(req, "GET", "HEAD");
-                ServedRepo repo = state.access.visibleRepo(catalog, repoId, caller);
+                ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
                 state.access.checkGate(repo, caller, ex.host());
                 tree(ex, repo, rest);
             }
             case "paths-info" -> {
                 requireMethod(req, "POST");
-                ServedRepo repo = state.access.visibleRepo(catalog, repoId, caller);
+                ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
                 state.access.checkGate(repo, caller, ex.host());
                 pathsInfo(ex, repo, joinDecoded(rest));
+            }
+            case "refs" -> {
+                requireMethod(req, "GET", "HEAD");
+                if (!rest.isEmpty()) {
+                    throw HubError.notFound("Sorry, this API is not served here: " + req.rawPath());
+                }
+                ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
+                Map<String, List<String>> query = PercentCodec.parseForm(req.rawQuery());
+                json(ex, HubJson.refs(repo, PercentCodec.isTrue(query, "include_prs")));
+            }
+            case "commits" -> {
+                requireMethod(req, "GET", "HEAD");
+                ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
+                state.access.checkGate(repo, caller, ex.host());
+                String rev = rest.isEmpty() ? RepoRefs.MAIN : joinDecoded(rest);
+                ServedSnapshot snap = resolveRevision(repo, rev);
+                // Each ref's folder is a root commit of its own: the history is that one commit.
+                JsonArray commits = new JsonArray();
+                commits.add(HubJson.commit(snap));
+                json(ex, commits);
             }
             default -> throw HubError.notFound("Sorry, this API is not served here: " + req.rawPath());
         }
     }
 
+    /**
+     * {@code GET /api/whoami-v2}: who the caller's token belongs to. Tokens here have no users, so
+     * the user is named after the token's hash; its orgs are those of the repos granted to it.
+     */
+    private JsonObject whoami(Caller caller, RepoCatalog catalog) {
+        if (caller.token() == null) {
+            throw HubError.invalidCredentials();
+        }
+        Set<String> orgs = new java.util.TreeSet<>();
+        boolean serverWide = state.serverTokens.contains(caller.token());
+        for (ServedRepo r : catalog.repos().values()) {
+            if (serverWide || r.access().tokens().contains(caller.token())) {
+                orgs.add(r.id().substring(0, r.id().indexOf('/')));
+            }
+        }
+        return HubJson.whoami(caller.token(), orgs);
+    }
+
     private void tree(Exchange ex, ServedRepo repo, List<String> revAndPath) throws IOException {
         HttpRequest req = ex.request();
         RevPath rp = splitRevPath(revAndPath);
-        String commit = resolveRevision(repo, rp.revision());
+        ServedSnapshot snap = resolveRevision(repo, rp.revision());
+        String commit = snap.commit();
         String dir = trimSlashes(rp.path());
         if (!dir.isEmpty()) {
-            TreeNode node = repo.node(dir);
+            TreeNode node = snap.node(dir);
             if (node == null) {
                 throw HubError.entryNotFound(dir, commit);
             }
@@ -144,12 +202,12 @@ final class HubRoutes implements HttpConnection.Handler {
         boolean recursive = PercentCodec.isTrue(query, "recursive");
         boolean expand = PercentCodec.isTrue(query, "expand");
         int pageSize = state.options.pageSize() > 0 ? state.options.pageSize() : expand ? EXPANDED_PAGE_SIZE : PAGE_SIZE;
-        List<TreeNode> all = repo.list(dir, recursive);
+        List<TreeNode> all = snap.list(dir, recursive);
         int from = decodeCursor(query.get("cursor"), all.size());
         int to = Math.min(all.size(), from + pageSize);
         JsonArray page = new JsonArray();
         for (TreeNode n : all.subList(from, to)) {
-            page.add(HubJson.entry(repo, n, expand));
+            page.add(HubJson.entry(snap, n, expand));
         }
         ResponseHeaders headers = new ResponseHeaders().set("X-Repo-Commit", commit);
         if (to < all.size()) {
@@ -195,7 +253,8 @@ final class HubRoutes implements HttpConnection.Handler {
 
     private void pathsInfo(Exchange ex, ServedRepo repo, String revision) throws IOException {
         HttpRequest req = ex.request();
-        String commit = resolveRevision(repo, revision);
+        ServedSnapshot snap = resolveRevision(repo, revision);
+        String commit = snap.commit();
         List<String> paths = new ArrayList<>();
         boolean expand;
         String contentType = req.header("content-type");
@@ -231,27 +290,33 @@ final class HubRoutes implements HttpConnection.Handler {
         }
         JsonArray out = new JsonArray();
         for (String p : new LinkedHashSet<>(paths)) {
-            TreeNode node = repo.node(trimSlashes(p));
+            TreeNode node = snap.node(trimSlashes(p));
             if (node != null) {
-                out.add(HubJson.entry(repo, node, expand));
+                out.add(HubJson.entry(snap, node, expand));
             }
         }
         json(ex, new ResponseHeaders().set("X-Repo-Commit", commit), out);
     }
 
-    // ---- /resolve ----
+    // ---- /resolve and /raw ----
 
-    private void resolve(Exchange ex, String repoId, List<String> revAndPath) throws IOException {
+    /**
+     * {@code /{repo}/resolve/{rev}/{path}} and {@code /{repo}/raw/{rev}/{path}}. They differ only for
+     * LFS files: {@code resolve} redirects to the CDN, {@code raw} answers the LFS pointer itself, as
+     * the Hub does (it is what git stores; {@code @huggingface/hub}'s {@code fileExists} HEADs it).
+     */
+    private void file(Exchange ex, RepoType type, String repoId, boolean raw, List<String> revAndPath) throws IOException {
         HttpRequest req = ex.request();
         requireMethod(req, "GET", "HEAD");
         Caller caller = Caller.of(req);
         RepoCatalog catalog = state.catalog();
         state.access.checkCredentials(caller, catalog);
-        ServedRepo repo = state.access.visibleRepo(catalog, repoId, caller);
+        ServedRepo repo = state.access.visibleRepo(catalog, type, repoId, caller);
         state.access.checkGate(repo, caller, ex.host());
         RevPath rp = splitRevPath(revAndPath);
-        String commit = resolveRevision(repo, rp.revision());
-        ServedFile file = repo.file(rp.path());
+        ServedSnapshot snap = resolveRevision(repo, rp.revision());
+        String commit = snap.commit();
+        ServedFile file = snap.file(rp.path());
         if (file == null) {
             throw HubError.entryNotFound(rp.path(), commit);
         }
@@ -268,8 +333,12 @@ final class HubRoutes implements HttpConnection.Handler {
             state.files.serve(ex, file, headers, file.etag(), faults, "hub");
             return;
         }
-        // LFS: redirect to the CDN port, a different host:port, so clients drop Authorization.
         String pointerEtag = '"' + file.gitOid() + '"';
+        if (raw) {
+            state.files.serveBytes(ex, file.path(), LfsPointer.text(file.sha256(), file.size()), headers, pointerEtag);
+            return;
+        }
+        // LFS: redirect to the CDN port, a different host:port, so clients drop Authorization.
         headers.set("X-Linked-Etag", file.etag()).set("X-Linked-Size", file.size()).set("ETag", pointerEtag);
         if (FileResponder.ifNoneMatch(req.header("if-none-match"), file.etag(), pointerEtag)) {
             ex.respondWithoutBody(304, headers);
@@ -367,12 +436,13 @@ final class HubRoutes implements HttpConnection.Handler {
         return new RevPath(joinDecoded(raw.subList(0, revSegments)), joinDecoded(raw.subList(revSegments, raw.size())));
     }
 
-    /** The commit a revision names: {@code main}, {@code HEAD} or the commit itself; else RevisionNotFound. */
-    private static String resolveRevision(ServedRepo repo, String revision) {
-        if (revision.equals("main") || revision.equals("HEAD") || revision.equals(repo.commit())) {
-            return repo.commit();
+    /** The snapshot a revision names (see {@link ServedRepo#snapshot}); else RevisionNotFound. */
+    private static ServedSnapshot resolveRevision(ServedRepo repo, String revision) {
+        ServedSnapshot snap = repo.snapshot(revision);
+        if (snap == null) {
+            throw HubError.revisionNotFound(revision);
         }
-        throw HubError.revisionNotFound(revision);
+        return snap;
     }
 
     private static void requireMethod(HttpRequest req, String... allowed) {

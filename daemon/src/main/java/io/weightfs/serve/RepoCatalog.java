@@ -1,5 +1,6 @@
 package io.weightfs.serve;
 
+import io.weightfs.config.RepoType;
 import io.weightfs.manifest.ContentHash;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -33,13 +34,18 @@ import org.slf4j.LoggerFactory;
  * {@link #scan} builds a new catalog, reusing the hashes of files whose size and modification time
  * did not change since the previous one.
  *
- * <p>Skipped: names starting with {@code .} at the org and repo level, anything under a
- * {@code .git} directory, and the sidecar {@code .weightfs-repo.json}. Symbolic links are followed,
- * so a Hugging Face cache snapshot (links into {@code blobs/}) can be served as it is.
+ * <p>Models are {@code DIR/<org>/<name>}, datasets {@code DIR/datasets/<org>/<name>}; a repo's refs
+ * come from its {@code .weightfs-refs.json} ({@link RepoRefs}), each ref folder hashed once however
+ * many refs name it. Skipped: names starting with {@code .} at the org and repo level, anything under
+ * a {@code .git} directory, and the sidecars {@code .weightfs-repo.json} and
+ * {@code .weightfs-refs.json}. Symbolic links are followed, so a Hugging Face cache snapshot (links
+ * into {@code blobs/}) can be served as it is.
  */
 final class RepoCatalog {
     private static final Logger LOG = LoggerFactory.getLogger(RepoCatalog.class);
     /** The Hub's rule for each part of a repo id (HUB-PROTOCOL.md §0). */
+    /** The top-level folder holding dataset repos, {@code DIR/datasets/<org>/<name>} (the Hub reserves the name). */
+    static final String DATASETS_DIR = "datasets";
     private static final Pattern REPO_ID_PART = Pattern.compile("(?U)(?![.-])(?!.*(--|\\.\\.))[\\w.-]{1,96}(?<![.-])");
 
     /**
@@ -65,7 +71,7 @@ final class RepoCatalog {
         Set<String> tokens = new LinkedHashSet<>();
         for (ServedRepo r : repos.values()) {
             tokens.addAll(r.access().tokens());
-            for (ServedFile f : r.files()) {
+            for (ServedFile f : r.allFiles()) {
                 if (f.lfs()) {
                     blobs.putIfAbsent(f.sha256(), f);
                     if (!r.access().restricted()) {
@@ -83,9 +89,13 @@ final class RepoCatalog {
         return new RepoCatalog(Map.of(), Long.MIN_VALUE);
     }
 
-    /** The repo {@code org/name}, or null. */
-    ServedRepo repo(String id) {
-        return repos.get(id);
+    /** The repo by its key ({@code org/name} for a model, {@code datasets/org/name} for a dataset), or null. */
+    ServedRepo repo(String key) {
+        return repos.get(key);
+    }
+
+    ServedRepo repo(RepoType type, String id) {
+        return repos.get(type.qualify(id));
     }
 
     Map<String, ServedRepo> repos() {
@@ -125,74 +135,103 @@ final class RepoCatalog {
         long settledBefore = previous.scannedAtMillis == Long.MIN_VALUE
                 ? Long.MIN_VALUE
                 : previous.scannedAtMillis - RACY_MARGIN_MILLIS;
-        Map<String, Path> repoDirs = new LinkedHashMap<>();
+        record RepoDir(String id, RepoType type, Path dir) {}
+        List<RepoDir> repoDirs = new ArrayList<>();
         for (Path org : sortedChildren(root)) {
             if (!Files.isDirectory(org) || hidden(org)) {
                 continue;
             }
-            for (Path name : sortedChildren(org)) {
-                if (!Files.isDirectory(name) || hidden(name)) {
+            RepoType type = org.getFileName().toString().equals(DATASETS_DIR) ? RepoType.DATASET : RepoType.MODEL;
+            List<Path> orgs = type == RepoType.DATASET ? sortedChildren(org) : List.of(org);
+            for (Path owner : orgs) {
+                if (!Files.isDirectory(owner) || hidden(owner)) {
                     continue;
                 }
-                String id = org.getFileName() + "/" + name.getFileName();
-                if (!REPO_ID_PART.matcher(org.getFileName().toString()).matches()
-                        || !REPO_ID_PART.matcher(name.getFileName().toString()).matches()) {
-                    LOG.warn("Serving {} although Hub clients will refuse its name (each part must match [\\w.-]{{1,96}},"
-                            + " not start or end with '-' or '.', and hold no '--' or '..'); rename the folder to reach it"
-                            + " from huggingface_hub", id);
+                for (Path name : sortedChildren(owner)) {
+                    if (!Files.isDirectory(name) || hidden(name)) {
+                        continue;
+                    }
+                    String id = owner.getFileName() + "/" + name.getFileName();
+                    if (!REPO_ID_PART.matcher(owner.getFileName().toString()).matches()
+                            || !REPO_ID_PART.matcher(name.getFileName().toString()).matches()) {
+                        LOG.warn("Serving {} although Hub clients will refuse its name (each part must match [\\w.-]{{1,96}},"
+                                + " not start or end with '-' or '.', and hold no '--' or '..'); rename the folder to reach it"
+                                + " from huggingface_hub", id);
+                    }
+                    repoDirs.add(new RepoDir(id, type, name));
                 }
-                repoDirs.put(id, name);
             }
         }
 
-        record Pending(String repo, Path dir, RepoAccess access, List<Future<ServedFile>> files, Instant lastModified) {}
+        record PendingSnapshot(List<Future<ServedFile>> files, Instant lastModified) {}
+        record Pending(RepoDir repo, RepoAccess access, RepoRefs refs, Map<String, PendingSnapshot> byFolder) {}
         List<Pending> pending = new ArrayList<>();
         int rehashed = 0;
         long bytes = 0;
-        for (Map.Entry<String, Path> e : repoDirs.entrySet()) {
-            String id = e.getKey();
-            Path dir = e.getValue();
+        for (RepoDir rd : repoDirs) {
+            Path dir = rd.dir();
             RepoAccess access = RepoAccess.read(dir);
-            ServedRepo before = previous.repo(id);
-            List<Future<ServedFile>> futures = new ArrayList<>();
-            long newest = Files.getLastModifiedTime(dir).toMillis();
-            for (Found found : walk(dir)) {
-                newest = Math.max(newest, found.modifiedMillis());
-                bytes += found.size();
-                boolean lfs = options.isLfs(found.path(), found.size());
-                ServedFile old = before == null ? null : before.file(found.path());
-                if (old != null && old.file().equals(found.file()) && old.size() == found.size()
-                        && old.modifiedMillis() == found.modifiedMillis() && old.lfs() == lfs
-                        && found.modifiedMillis() < settledBefore) {
-                    futures.add(CompletableFuture.completedFuture(old));
-                } else {
-                    rehashed++;
-                    futures.add(hashPool.submit(() -> hash(id, found, lfs)));
+            RepoRefs refs = RepoRefs.read(dir);
+            ServedRepo before = previous.repo(rd.type().qualify(rd.id()));
+            Map<String, PendingSnapshot> byFolder = new LinkedHashMap<>();
+            for (String folder : refs.folders()) {
+                Path top = folder.isEmpty() ? dir : dir.resolve(folder);
+                // Another ref's folder below this one belongs to that ref only.
+                Set<Path> skip = new HashSet<>();
+                for (String other : refs.folders()) {
+                    if (!other.equals(folder) && (folder.isEmpty() || other.startsWith(folder + "/"))) {
+                        skip.add(dir.resolve(other));
+                    }
                 }
+                List<Future<ServedFile>> futures = new ArrayList<>();
+                long newest = Files.getLastModifiedTime(top).toMillis();
+                for (Found found : walk(top, skip)) {
+                    newest = Math.max(newest, found.modifiedMillis());
+                    bytes += found.size();
+                    boolean lfs = options.isLfs(found.path(), found.size());
+                    ServedFile old = before == null ? null : before.fileOnDisk(found.file());
+                    if (old != null && old.path().equals(found.path()) && old.size() == found.size()
+                            && old.modifiedMillis() == found.modifiedMillis() && old.lfs() == lfs
+                            && found.modifiedMillis() < settledBefore) {
+                        futures.add(CompletableFuture.completedFuture(old));
+                    } else {
+                        rehashed++;
+                        String key = rd.type().qualify(rd.id());
+                        futures.add(hashPool.submit(() -> hash(key, found, lfs)));
+                    }
+                }
+                byFolder.put(folder, new PendingSnapshot(futures, Instant.ofEpochMilli(newest)));
             }
-            pending.add(new Pending(id, dir, access, futures, Instant.ofEpochMilli(newest)));
+            pending.add(new Pending(rd, access, refs, byFolder));
         }
 
         Map<String, ServedRepo> repos = new LinkedHashMap<>();
         try {
             for (Pending p : pending) {
-                List<ServedFile> files = new ArrayList<>(p.files().size());
-                for (Future<ServedFile> f : p.files()) {
-                    files.add(f.get());
+                Map<String, ServedSnapshot> snapshots = new HashMap<>();
+                for (Map.Entry<String, PendingSnapshot> e : p.byFolder().entrySet()) {
+                    List<ServedFile> files = new ArrayList<>(e.getValue().files().size());
+                    for (Future<ServedFile> f : e.getValue().files()) {
+                        files.add(f.get());
+                    }
+                    snapshots.put(e.getKey(), ServedSnapshot.build(files, e.getValue().lastModified()));
                 }
-                repos.put(p.repo(), ServedRepo.build(p.repo(), p.dir(), p.access(), files, p.lastModified()));
+                Map<String, ServedSnapshot> refs = new LinkedHashMap<>();
+                p.refs().refs().forEach((ref, folder) -> refs.put(ref, snapshots.get(folder)));
+                ServedRepo repo = new ServedRepo(p.repo().id(), p.repo().type(), p.repo().dir(), p.access(), refs);
+                repos.put(repo.key(), repo);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            pending.forEach(p -> p.files().forEach(f -> f.cancel(true)));
+            pending.forEach(p -> p.byFolder().values().forEach(s -> s.files().forEach(f -> f.cancel(true))));
             throw new IOException("interrupted while hashing " + root, e);
         } catch (ExecutionException e) {
-            pending.forEach(p -> p.files().forEach(f -> f.cancel(true)));
+            pending.forEach(p -> p.byFolder().values().forEach(s -> s.files().forEach(f -> f.cancel(true))));
             Throwable cause = e.getCause();
             throw cause instanceof IOException io ? io : new IOException("hashing under " + root + " failed: " + cause, cause);
         }
         LOG.info("Scanned {}: {} repos, {} files, {} bytes; hashed {} new or changed files in {} ms",
-                root, repos.size(), repos.values().stream().mapToInt(r -> r.files().size()).sum(), bytes, rehashed,
+                root, repos.size(), repos.values().stream().mapToInt(r -> r.allFiles().size()).sum(), bytes, rehashed,
                 (System.nanoTime() - started) / 1_000_000);
         return new RepoCatalog(repos, scanStartedMillis);
     }
@@ -200,19 +239,21 @@ final class RepoCatalog {
     /** A file found by the walk, before hashing. */
     private record Found(String path, Path file, long size, long modifiedMillis) {}
 
-    private static List<Found> walk(Path repoDir) throws IOException {
+    /** Every regular file below {@code repoDir}, skipping {@code skip} (other refs' folders), {@code .git} and sidecars. */
+    private static List<Found> walk(Path repoDir, Set<Path> skip) throws IOException {
         List<Found> found = new ArrayList<>();
         Files.walkFileTree(repoDir, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return dir.getFileName() != null && dir.getFileName().toString().equals(".git")
+                return (dir.getFileName() != null && dir.getFileName().toString().equals(".git")) || skip.contains(dir)
                         ? FileVisitResult.SKIP_SUBTREE
                         : FileVisitResult.CONTINUE;
             }
 
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile() && !file.getFileName().toString().equals(RepoAccess.SIDECAR)) {
+                String fileName = file.getFileName().toString();
+                if (attrs.isRegularFile() && !fileName.equals(RepoAccess.SIDECAR) && !fileName.equals(RepoRefs.SIDECAR)) {
                     StringBuilder rel = new StringBuilder();
                     for (Path part : repoDir.relativize(file)) {
                         if (!rel.isEmpty()) {

@@ -1,174 +1,131 @@
 package io.weightfs.serve;
 
-import java.nio.charset.StandardCharsets;
+import io.weightfs.config.RepoType;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Collection;
 import java.util.HashMap;
-import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
- * One served repo at its single commit: the files, the directories they imply, and who may read it.
- * Immutable; a rescan builds a new one.
- *
- * <p>The commit is a sha1 over the sorted (path, size, hash) list, so the same content always has
- * the same commit and any change gives a new one, across restarts and machines.
+ * One served repo: its id and type, who may read it, and its refs, each pointing at a
+ * {@link ServedSnapshot} (see {@link RepoRefs} for how a repo directory declares them). Immutable; a
+ * rescan builds a new one.
  */
 final class ServedRepo {
-    /** Versioned so that a change of the canonical text can never collide with an older commit. */
-    private static final String COMMIT_HEADER = "weightfs-commit-v1\n";
-    private static final String TREE_HEADER = "weightfs-tree-v1\n";
+    private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
 
     private final String id;
+    private final RepoType type;
     private final Path dir;
-    private final String commit;
-    private final Instant lastModified;
     private final RepoAccess access;
-    private final List<ServedFile> files;
-    private final List<TreeNode> nodes;
-    private final List<String> nodePaths;
-    private final Map<String, TreeNode> byPath;
+    /** Full ref name to snapshot, in the sidecar's order, {@code refs/heads/main} first. */
+    private final Map<String, ServedSnapshot> refs;
+    private final Map<String, ServedSnapshot> byCommit;
+    private final Map<Path, ServedFile> byDiskPath;
 
-    private ServedRepo(String id, Path dir, String commit, Instant lastModified, RepoAccess access,
-            List<ServedFile> files, List<TreeNode> nodes) {
+    ServedRepo(String id, RepoType type, Path dir, RepoAccess access, Map<String, ServedSnapshot> refs) {
+        if (!refs.containsKey(RepoRefs.MAIN)) {
+            throw new IllegalArgumentException(id + " has no main branch");
+        }
         this.id = id;
+        this.type = type;
         this.dir = dir;
-        this.commit = commit;
-        this.lastModified = lastModified;
         this.access = access;
-        this.files = files;
-        this.nodes = nodes;
-        List<String> paths = new ArrayList<>(nodes.size());
-        Map<String, TreeNode> map = new HashMap<>();
-        for (TreeNode n : nodes) {
-            paths.add(n.path());
-            map.put(n.path(), n);
+        this.refs = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(refs));
+        Map<String, ServedSnapshot> commits = new HashMap<>();
+        for (ServedSnapshot s : refs.values()) {
+            commits.putIfAbsent(s.commit(), s);
         }
-        this.nodePaths = List.copyOf(paths);
-        this.byPath = Map.copyOf(map);
+        this.byCommit = Map.copyOf(commits);
+        Map<Path, ServedFile> disk = new HashMap<>();
+        for (ServedSnapshot s : byCommit.values()) {
+            s.files().forEach(f -> disk.put(f.file(), f));
+        }
+        this.byDiskPath = Map.copyOf(disk);
     }
 
-    /** Builds a repo from its scanned files (any order). */
-    static ServedRepo build(String id, Path dir, RepoAccess access, List<ServedFile> scanned, Instant lastModified) {
-        List<ServedFile> files = new ArrayList<>(scanned);
-        files.sort(Comparator.comparing(ServedFile::path));
-
-        MessageDigest commitDigest = sha1();
-        commitDigest.update(COMMIT_HEADER.getBytes(StandardCharsets.UTF_8));
-        TreeSet<String> dirs = new TreeSet<>();
-        for (ServedFile f : files) {
-            commitDigest.update(canonicalLine(f.path(), f).getBytes(StandardCharsets.UTF_8));
-            for (int slash = f.path().indexOf('/'); slash >= 0; slash = f.path().indexOf('/', slash + 1)) {
-                dirs.add(f.path().substring(0, slash));
-            }
-        }
-        String commit = HexFormat.of().formatHex(commitDigest.digest());
-
-        List<String> filePaths = files.stream().map(ServedFile::path).toList();
-        List<TreeNode> nodes = new ArrayList<>(files.size() + dirs.size());
-        for (ServedFile f : files) {
-            nodes.add(new TreeNode(f.path(), f, null));
-        }
-        for (String d : dirs) {
-            MessageDigest treeDigest = sha1();
-            treeDigest.update(TREE_HEADER.getBytes(StandardCharsets.UTF_8));
-            String prefix = d + "/";
-            // Files are sorted by path, so everything below d is one contiguous run.
-            for (int i = lowerBound(filePaths, prefix); i < files.size() && files.get(i).path().startsWith(prefix); i++) {
-                ServedFile f = files.get(i);
-                treeDigest.update(canonicalLine(f.path().substring(prefix.length()), f).getBytes(StandardCharsets.UTF_8));
-            }
-            nodes.add(new TreeNode(d, null, HexFormat.of().formatHex(treeDigest.digest())));
-        }
-        nodes.sort(Comparator.comparing(TreeNode::path));
-        return new ServedRepo(id, dir, commit, lastModified, access, List.copyOf(files), List.copyOf(nodes));
-    }
-
+    /** {@code org/name}, as clients name it. */
     String id() {
         return id;
+    }
+
+    RepoType type() {
+        return type;
+    }
+
+    /** The catalog key, unique across types: {@code org/name} or {@code datasets/org/name}. */
+    String key() {
+        return type.qualify(id);
     }
 
     Path dir() {
         return dir;
     }
 
-    String commit() {
-        return commit;
-    }
-
-    Instant lastModified() {
-        return lastModified;
-    }
-
     RepoAccess access() {
         return access;
     }
 
-    /** Every file, sorted by path. */
-    List<ServedFile> files() {
-        return files;
+    /** The default branch, {@code main}. */
+    ServedSnapshot main() {
+        return refs.get(RepoRefs.MAIN);
     }
 
-    /** The file or directory at {@code path}, or null. */
-    TreeNode node(String path) {
-        return byPath.get(path);
+    /** The commit of {@code main}. */
+    String commit() {
+        return main().commit();
     }
 
+    /** A file of {@code main}, or null. */
     ServedFile file(String path) {
-        TreeNode n = byPath.get(path);
-        return n == null ? null : n.file();
+        return main().file(path);
+    }
+
+    /** Every ref (full name) and its snapshot. */
+    Map<String, ServedSnapshot> refs() {
+        return refs;
+    }
+
+    /** Every distinct snapshot. */
+    Collection<ServedSnapshot> snapshots() {
+        return byCommit.values();
     }
 
     /**
-     * The entries below directory {@code dir} ({@code ""} for the root), sorted by path: only its
-     * children, or with {@code recursive} everything below it.
+     * The snapshot a revision names, or null: {@code main}/{@code HEAD}; a full ref
+     * ({@code refs/heads/x}, {@code refs/tags/x}, {@code refs/pr/N}); a short branch or tag name
+     * (branches win, as git's lookup order has it); or a 40-hex commit of one of the refs.
      */
-    List<TreeNode> list(String dir, boolean recursive) {
-        String prefix = dir.isEmpty() ? "" : dir + "/";
-        List<TreeNode> out = new ArrayList<>();
-        // Sorted by path, so everything below dir is one contiguous run starting at the prefix.
-        for (int i = lowerBound(nodePaths, prefix); i < nodes.size(); i++) {
-            TreeNode n = nodes.get(i);
-            if (!n.path().startsWith(prefix)) {
-                break;
-            }
-            if (recursive || n.path().indexOf('/', prefix.length()) < 0) {
-                out.add(n);
-            }
+    ServedSnapshot snapshot(String revision) {
+        if (revision.equals("HEAD")) {
+            return main();
         }
+        ServedSnapshot s = refs.get(revision);
+        if (s == null) {
+            s = refs.get(RepoRefs.HEADS + revision);
+        }
+        if (s == null) {
+            s = refs.get(RepoRefs.TAGS + revision);
+        }
+        if (s == null && COMMIT.matcher(revision).matches()) {
+            s = byCommit.get(revision);
+        }
+        return s;
+    }
+
+    /** The file scanned from {@code onDisk} in any snapshot, or null (a rescan reuses its hash). */
+    ServedFile fileOnDisk(Path onDisk) {
+        return byDiskPath.get(onDisk);
+    }
+
+    /** Every file of every snapshot. */
+    List<ServedFile> allFiles() {
+        List<ServedFile> out = new ArrayList<>();
+        byCommit.values().forEach(s -> out.addAll(s.files()));
         return out;
-    }
-
-    private static String canonicalLine(String path, ServedFile f) {
-        return path + '\0' + f.size() + '\0' + (f.lfs() ? "sha256:" : "sha1:") + f.contentHash() + '\n';
-    }
-
-    /** Index of the first element not less than {@code key} in a sorted list. */
-    private static int lowerBound(List<String> sorted, String key) {
-        int lo = 0;
-        int hi = sorted.size();
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (sorted.get(mid).compareTo(key) < 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        return lo;
-    }
-
-    private static MessageDigest sha1() {
-        try {
-            return MessageDigest.getInstance("SHA-1");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("JDK lacks SHA-1", e);
-        }
     }
 }

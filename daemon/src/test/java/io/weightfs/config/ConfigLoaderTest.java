@@ -259,7 +259,7 @@ class ConfigLoaderTest {
     void unknownKeyInAnEntry_isRefused_namingTheKeyAndTheAllowedKeys() {
         assertEquals("config.yaml: model_cache[0]: unknown key 'allow_paterns' (did you mean 'allow_patterns'?):"
                         + " allowed keys are: repo_id, revision, use_volume, volume_folder, allow_patterns,"
-                        + " ignore_patterns, runtime_secret_name, kind",
+                        + " ignore_patterns, runtime_secret_name, kind, repo_type",
                 onlyProblem(modelCache("gpt2", "x") + "    allow_paterns: [\"*.json\"]\n"));
     }
 
@@ -607,5 +607,31 @@ class ConfigLoaderTest {
                 """, java.nio.file.Path.of("config.yaml"), ConfigOptions.defaults()));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("unknown key 'namespaec'"), e.getMessage());
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("go together"), e.getMessage());
+    }
+
+    @Test
+    void repoTypeDataset_inEitherForm_makesADatasetEntry() throws Exception {
+        RepoEntry cached = parse("model_cache:\n  - repo_id: org/data\n    repo_type: dataset\n    volume_folder: d\n")
+                .entries().getFirst();
+        assertEquals(RepoType.DATASET, cached.repoType());
+        assertEquals("org/data", cached.repoId());
+        RepoEntry weights = parse("weights:\n  - source: hf://datasets/org/data@refs/pr/2\n    mount_location: d\n")
+                .entries().getFirst();
+        assertEquals(RepoType.DATASET, weights.repoType());
+        assertEquals("org/data", weights.repoId());
+        assertEquals("refs/pr/2", weights.revision());
+        assertEquals(RepoType.MODEL, parse(modelCache("org/m", "m")).entries().getFirst().repoType());
+        assertEquals(RepoType.MODEL, parse("model_cache:\n  - repo_id: org/m\n    repo_type: model\n    volume_folder: m\n")
+                .entries().getFirst().repoType());
+    }
+
+    @Test
+    void anUnknownRepoTypeOrASpaceSource_isRefused_namingWhatIsSupported() {
+        assertContains(onlyProblem("model_cache:\n  - repo_id: org/s\n    repo_type: space\n    volume_folder: s\n"),
+                "model_cache[0]: unsupported repo_type 'space': supported repo types are: model, dataset");
+        assertContains(onlyProblem("weights:\n  - source: hf://spaces/org/s\n    mount_location: s\n"),
+                "only model and dataset repos can be mounted");
+        assertContains(onlyProblem("weights:\n  - source: hf://datasets/a/b/c\n    mount_location: s\n"),
+                "repo id 'a/b/c' is malformed");
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.weightfs.config.RepoType;
 import io.weightfs.config.Token;
 import io.weightfs.serve.Fault;
 import io.weightfs.serve.HubServer;
@@ -74,6 +75,28 @@ class HubClientTest {
             assertEquals(WEIGHTS.hash(io.weightfs.manifest.ContentHash.Algorithm.SHA256).hex(), w.lfsSha256());
             RemoteFile rf = new RemoteFile("acme/m", commit, "model.safetensors", WEIGHTS.size(), Optional.empty());
             assertArrayEquals(WEIGHTS.bytes(1_000_000, 300_000), download(c, rf, 1_000_000, 300_000));
+        }
+    }
+
+    @Test
+    void aDatasetRepo_isResolvedListedAndDownloadedThroughTheDatasetUrls() throws Exception {
+        Path repo = dir.resolve("repos/datasets/acme/m");
+        Files.createDirectories(repo);
+        Files.writeString(repo.resolve("train.csv"), "a,b\n1,2\n");
+        WEIGHTS.writeTo(repo.resolve("data.bin"));
+        Files.createDirectories(dir.resolve("repos/acme/m"));
+        Files.writeString(dir.resolve("repos/acme/m/config.json"), "{}\n");
+        try (HubServer server = HubServer.start(ServeOptions.of(dir.resolve("repos")).withPort(0));
+                HubClient c = client(server.endpoint().toString())) {
+            String commit = c.resolveCommit(RepoType.DATASET, "acme/m", "main", Optional.empty());
+            assertFalse(commit.equals(server.commit("acme/m")), "the dataset, not the model of the same name");
+            List<TreeFile> files = c.listFiles(RepoType.DATASET, "acme/m", commit, Optional.empty());
+            assertEquals(List.of("data.bin", "train.csv"), files.stream().map(TreeFile::path).sorted().toList());
+            RemoteFile csv = new RemoteFile("acme/m", commit, "train.csv", 8, Optional.empty(), RepoType.DATASET);
+            assertArrayEquals("a,b\n1,2\n".getBytes(StandardCharsets.UTF_8), download(c, csv, 0, 8));
+            RemoteFile lfs = new RemoteFile("acme/m", commit, "data.bin", WEIGHTS.size(), Optional.empty(), RepoType.DATASET);
+            assertArrayEquals(WEIGHTS.bytes(5, 1000), download(c, lfs, 5, 1000));
+            assertTrue(lfs.describe().contains("datasets/acme/m"), lfs.describe());
         }
     }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.weightfs.config.RepoType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,6 +27,20 @@ class ManifestStoreTest {
         assertEquals(M, store.load("org/model", COMMIT).orElseThrow());
         assertEquals(COMMIT, store.loadRef("org/model", "main").orElseThrow());
         assertTrue(store.load("org/model", "f".repeat(40)).isEmpty());
+    }
+
+    @Test
+    void aDatasetManifest_isKeptApartFromTheModelOfTheSameName_andLoadsBackAsADataset() throws Exception {
+        ManifestStore store = new ManifestStore(dir);
+        Manifest dataset = new Manifest("org/model", "main", "c".repeat(40), M.files(), RepoType.DATASET);
+        store.save(M);
+        store.save(dataset);
+        assertTrue(Files.isRegularFile(dir.resolve("datasets--org--model").resolve("c".repeat(40) + ".json")));
+        assertEquals(dataset, store.load(RepoType.DATASET, "org/model", "c".repeat(40)).orElseThrow());
+        assertTrue(store.load("org/model", "c".repeat(40)).isEmpty(), "not a model's manifest");
+        assertEquals(COMMIT, store.loadRef("org/model", "main").orElseThrow());
+        assertEquals("c".repeat(40), store.loadRef(RepoType.DATASET, "org/model", "main").orElseThrow());
+        assertTrue(store.pinnedAt("org/model", "c".repeat(40)).isPresent());
     }
 
     @Test

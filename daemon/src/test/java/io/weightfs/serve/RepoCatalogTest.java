@@ -50,7 +50,7 @@ class RepoCatalogTest {
         RepoCatalog catalog = scan();
         assertEquals(List.of("acme/tiny"), List.copyOf(catalog.repos().keySet()));
         assertEquals(List.of(".gitattributes", "config.json"),
-                catalog.repo("acme/tiny").files().stream().map(ServedFile::path).toList());
+                catalog.repo("acme/tiny").main().files().stream().map(ServedFile::path).toList());
     }
 
     @Test

@@ -65,6 +65,19 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = System.out;
+        // The daemon and the server log as they work; here those lines are asides to the story the
+        // demo tells on stdout, so they go out indented (and dimmed on a terminal).
+        PrintStream err = System.err;
+        System.setErr(new PrintStream(new AsideStream(err, System.console() != null), true, StandardCharsets.UTF_8));
+        try {
+            return demo(out);
+        } finally {
+            System.err.close();
+            System.setErr(err);
+        }
+    }
+
+    private Integer demo(PrintStream out) throws Exception {
         Path dir = Files.createTempDirectory("weightfs-demo-");
         try {
             Path repos = dir.resolve("repos");
@@ -138,7 +151,8 @@ final class DemoCommand implements Callable<Integer> {
                     true, true, java.util.Optional.empty()));
         } catch (IOException e) {
             hub.close();
-            out.println("3. (no FUSE mount here: " + e.getMessage() + "; showing the eager path only)");
+            out.println("3. (no FUSE mount here: " + e.getMessage() + "; showing the eager path only."
+                    + (new java.io.File("/dev/fuse").exists() ? " As root, ./weightfs demo installs libfuse3 itself.)" : ")"));
             return 4;
         }
         try (daemon; hub) {
@@ -189,6 +203,60 @@ final class DemoCommand implements Callable<Integer> {
                     + " against its sha256/sha1 before calling it complete); unmounting");
         }
         return 7;
+    }
+
+    /**
+     * Writes each line it is given to {@code target} indented, and dimmed (ANSI faint) when
+     * {@code dim}: how log lines are set apart from the demo's own. Thread-safe.
+     */
+    static final class AsideStream extends java.io.OutputStream {
+        private static final byte[] INDENT = "      ".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] DIM_ON = "\u001b[2m".getBytes(StandardCharsets.US_ASCII);
+        private static final byte[] DIM_OFF = "\u001b[0m".getBytes(StandardCharsets.US_ASCII);
+        private final PrintStream target;
+        private final boolean dim;
+        private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+        AsideStream(PrintStream target, boolean dim) {
+            this.target = target;
+            this.dim = dim;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            if (b == '\n') {
+                emit();
+            } else {
+                line.write(b);
+            }
+        }
+
+        /** Flushes whole lines only: PrintStream flushes after every write, mid-line too. */
+        @Override
+        public synchronized void flush() {
+            target.flush();
+        }
+
+        @Override
+        public synchronized void close() {
+            if (line.size() > 0) {
+                emit();
+            }
+            target.flush();
+        }
+
+        private void emit() {
+            target.write(INDENT, 0, INDENT.length);
+            if (dim) {
+                target.write(DIM_ON, 0, DIM_ON.length);
+            }
+            target.write(line.toByteArray(), 0, line.size());
+            if (dim) {
+                target.write(DIM_OFF, 0, DIM_OFF.length);
+            }
+            target.write('\n');
+            line.reset();
+        }
     }
 
     /** Repo paths whose bytes differ between the two trees, or that are missing from {@code got}. */

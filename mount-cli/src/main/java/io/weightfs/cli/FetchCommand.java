@@ -130,7 +130,7 @@ final class FetchCommand implements Callable<Integer> {
             Path folder = dest.resolve(r.entry().folder());
             for (ManifestFile f : r.files()) {
                 jobs.add(new EagerFetcher.Job(folder.resolve(f.path()),
-                        new RepoFile(r.manifest().repoId(), r.manifest().commit(), f, r.token())));
+                        new RepoFile(r.manifest().repoId(), r.manifest().commit(), f, r.token(), r.manifest().repoType())));
             }
         }
         return jobs;

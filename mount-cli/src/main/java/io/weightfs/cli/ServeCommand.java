@@ -24,9 +24,12 @@ import picocli.CommandLine.Option;
         name = "serve",
         mixinStandardHelpOptions = true,
         description = {
-            "Serve DIR/<org>/<name>/... over the Hugging Face Hub's HTTP protocol, so that any Hub client"
-                    + " (HF_ENDPOINT=http://HOST:PORT) can list and download it. LFS files are redirected to a second,"
-                    + " \"CDN\" port. Every file is hashed before the server listens.",
+            "Serve DIR/<org>/<name>/... (models) and DIR/datasets/<org>/<name>/... (datasets) over the Hugging"
+                    + " Face Hub's HTTP protocol, so that any Hub client (HF_ENDPOINT=http://HOST:PORT) can list and"
+                    + " download it. LFS files are redirected to a second, \"CDN\" port. Every file is hashed before"
+                    + " the server listens.",
+            "A repo's .weightfs-refs.json gives it more refs than main, each a folder of the repo:"
+                    + " {\"branches\": {\"dev\": \"dev\"}, \"tags\": {\"v1\": \".\"}, \"pull_requests\": {\"1\": \"pr1\"}}.",
             "A repo's .weightfs-repo.json can make it private or gated: {\"private\": true, \"tokens\": [\"hf_...\"]}"
                     + " or {\"gated\": \"manual\", \"tokens\": [...]}.",
             "When ready it prints one line, then serves until SIGTERM or SIGINT:",
@@ -34,7 +37,7 @@ import picocli.CommandLine.Option;
         })
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--repos", required = true, paramLabel = "DIR",
-            description = "Directory holding <org>/<name>/<files>, one folder per repo.")
+            description = "Directory holding <org>/<name>/<files>, one folder per repo (datasets under datasets/<org>/<name>).")
     Path repos;
 
     @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = ServeOptions.DEFAULT_BIND,

@@ -33,8 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code weightfs serve} against a Hub client nobody here wrote: the real {@code @huggingface/hub}
- * (pinned in {@code src/test/js/package.json}) lists a repo recursively and downloads every file
- * through the real jar, and every byte and every listed hash must match the source directory.
+ * (pinned in {@code src/test/js/package.json}) lists a repo recursively, downloads every file,
+ * checks files with {@code fileExists} (the {@code /raw} route), reads the safetensors header with
+ * {@code parseSafetensorsMetadata} and snapshots the repo into a cache with {@code snapshotDownload},
+ * through the real jar; every byte and every listed hash must match the source directory.
  *
  * <p>Needs Node and npm; the package is installed into {@code target/npm} once (npm's own cache
  * makes later installs cheap). Skipped, visibly, only when npm is not installed outside CI.
@@ -106,6 +108,19 @@ class HfHubJsConformanceTest {
         assertTrue(listed.get("model.safetensors").has("lfs"), "weights go through the CDN redirect");
         assertTrue(listed.get("shards/weights.bin").has("lfs"));
         assertNull(listed.get("config.json").get("lfs"));
+
+        JsonObject exists = result.getAsJsonObject("exists");
+        assertEquals("{\"config.json\":true,\"model.safetensors\":true,\"nested/deeper/tokenizer_config.json\":true,"
+                + "\"no-such-file.json\":false}", exists.toString(), "fileExists through /raw");
+        JsonObject header = result.getAsJsonObject("safetensors");
+        assertEquals("[64,32]", header.getAsJsonObject("embed.weight").get("shape").toString());
+        assertEquals("F32", header.getAsJsonObject("norm.weight").get("dtype").getAsString());
+        Path snapshot = Path.of(result.get("snapshot").getAsString());
+        assertTrue(snapshot.toString().contains("models--conformance--sample/snapshots/"), snapshot.toString());
+        assertEquals(sourceFiles, files(snapshot), "snapshotDownload fetched every file");
+        for (String path : sourceFiles) {
+            assertEquals(-1, Files.mismatch(source.resolve(path), snapshot.resolve(path)), path);
+        }
     }
 
     /** The awkward cases: nested folders, spaces, non-ASCII, an empty file, LFS and regular files large and small. */
@@ -121,7 +136,10 @@ class HfHubJsConformanceTest {
         Files.writeString(root.resolve("données/é.txt"), "accents\n", StandardCharsets.UTF_8);
         Files.write(root.resolve("nested/empty.txt"), new byte[0]);
         new PatternContent(21, 2 * 1024 * 1024 + 5).writeTo(root.resolve("nested/deeper/large regular.txt"));
-        new PatternContent(22, 300_001).writeTo(root.resolve("model.safetensors"));
+        Map<String, int[]> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("embed.weight", new int[] {64, 32});
+        tensors.put("norm.weight", new int[] {32});
+        Safetensors.write(root.resolve("model.safetensors"), tensors);
         new PatternContent(23, 3 * 1024 * 1024 + 1).writeTo(root.resolve("shards/weights.bin"));
         return root;
     }
