@@ -184,6 +184,29 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
      * Returns the number of bytes read: fewer only at the end of the file.
      */
     public int read(OpenFile f, long offset, ByteBuffer dst, Access access) throws FetchException {
+        return read(f, offset, dst, access, NEVER);
+    }
+
+    /** Never completes: a read nobody can interrupt. */
+    private static final CompletableFuture<Void> NEVER = new CompletableFuture<>();
+
+    /** What bounds one read's waiting: its deadline, and its interruption. */
+    private record Wait(Deadline deadline, CompletableFuture<?> interrupted) {}
+
+    /** The local file holding a verified blob's content, if the blob is verified now (for passthrough). */
+    public Optional<java.nio.file.Path> verifiedFile(RepoFile file) {
+        Optional<Blob> b = store.openedBlob(file.file().hash());
+        if (b.isPresent() && b.get().isVerifiedDurably() && !b.get().isRetired()) {
+            return Optional.of(store.blobPath(file.file().hash()));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * {@link #read}, failing with {@link FetchException.Kind#INTERRUPTED} as soon as
+     * {@code interrupted} completes (the reader's process was signalled) while it waits.
+     */
+    public int read(OpenFile f, long offset, ByteBuffer dst, Access access, CompletableFuture<?> interrupted) throws FetchException {
         RepoFile file = f.file;
         long size = file.size();
         if (offset >= size || !dst.hasRemaining()) {
@@ -197,13 +220,14 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
         try {
             checkServedWrong(f, hash);
             Deadline deadline = Deadline.in(options.readTimeout(), "the read's deadline (--read-timeout " + options.readTimeout().toSeconds() + "s)");
+            Wait wait = new Wait(deadline, interrupted);
             Blob blob;
             try {
                 blob = blob(file);
             } catch (NoSpaceException full) {
                 // Not even room for the blob's files: the bytes come straight from the source.
                 directForSpace.incrementAndGet();
-                ByteBuffer own = direct(file, offset, (int) (end - offset), deadline);
+                ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
                 if (own == null) {
                     throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
                             + " could not be read directly");
@@ -230,16 +254,16 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                 boolean unverified = !blob.isVerified();
                 if (unverified) {
                     if (attempt == 1 && !access.sequential() && mayReadThrough(blob, offset, end)) {
-                        ByteBuffer own = direct(file, offset, (int) (end - offset), deadline);
+                        ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
                         if (own != null) {
                             readThroughs.incrementAndGet();
                             return serveUnverified(f, hash, offset, own, dst, startPos);
                         }
                     }
-                    if (!awaitBytes(file, blob, offset, end, access.sequential(), deadline)) {
+                    if (!awaitBytes(file, blob, offset, end, access.sequential(), wait)) {
                         // The store is full: the bytes come straight from the source.
                         directForSpace.incrementAndGet();
-                        ByteBuffer own = direct(file, offset, (int) (end - offset), deadline);
+                        ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
                         if (own == null) {
                             throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
                                     + " could not be read directly");
@@ -247,7 +271,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                         return serveUnverified(f, hash, offset, own, dst, startPos);
                     }
                     if (mustVerifyFirst(blob, offset, end)) {
-                        if (!awaitVerified(file, blob, deadline)) {
+                        if (!awaitVerified(file, blob, wait)) {
                             if (attempt >= READ_ATTEMPTS) {
                                 throw new FetchException(FetchException.Kind.FAILED, describe(file) + ": content hash mismatch, " + attempt
                                         + " times; nothing wrong was served");
@@ -374,8 +398,9 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
      * Waits until {@code [offset, end)} is written. Returns false (fetching nothing) when the store
      * has no room, so the caller reads from the source directly.
      */
-    private boolean awaitBytes(RepoFile file, Blob blob, long offset, long end, boolean sequential, Deadline deadline)
+    private boolean awaitBytes(RepoFile file, Blob blob, long offset, long end, boolean sequential, Wait wait)
             throws FetchException {
+        Deadline deadline = wait.deadline();
         for (int tries = 1; ; tries++) {
             CompletableFuture<Void> bytes = fetcher.awaitBytes(file, blob, offset, end, BlockFetcher.Priority.FOREGROUND);
             if (bytes.isDone() && !bytes.isCompletedExceptionally()) {
@@ -385,7 +410,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
             // A random read pauses the fill while it waits; a sequential stream does not: the fill
             // runs in the order streams read, so pausing it would only slow the stream down.
             try (var waiting = sequential ? ForegroundGate.Waiting.NONE : fetcher.foregroundWaiting()) {
-                await(bytes, file, offset, deadline);
+                await(bytes, file, offset, wait);
                 return true;
             } catch (ExecutionException e) {
                 Throwable cause = e.getCause();
@@ -403,7 +428,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
     }
 
     /** Waits for the whole blob to verify, asking for its missing blocks. False if its content was wrong. */
-    private boolean awaitVerified(RepoFile file, Blob blob, Deadline deadline) throws FetchException {
+    private boolean awaitVerified(RepoFile file, Blob blob, Wait wait) throws FetchException {
         CompletableFuture<Boolean> v = blob.verification();
         if (!v.isDone()) {
             for (int b = 0; b < blob.blockCount(); b++) {
@@ -413,16 +438,19 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
             }
         }
         try {
-            return await(v, file, 0, deadline);
+            return await(v, file, 0, wait);
         } catch (ExecutionException e) {
             throw new FetchException(FetchException.Kind.IO, describe(file) + ": " + e.getCause().getMessage(), e.getCause());
         }
     }
 
     /** Waits for {@code f}, the read's deadline or the unmount, whichever is first. */
-    private <T> T await(CompletableFuture<T> f, RepoFile file, long offset, Deadline deadline) throws FetchException, ExecutionException {
+    private <T> T await(CompletableFuture<T> f, RepoFile file, long offset, Wait wait) throws FetchException, ExecutionException {
         try {
-            CompletableFuture.anyOf(f, closing).get(deadline.remainingNanos(), TimeUnit.NANOSECONDS);
+            CompletableFuture.anyOf(f, closing, wait.interrupted()).get(wait.deadline().remainingNanos(), TimeUnit.NANOSECONDS);
+            if (!f.isDone() && wait.interrupted().isDone()) {
+                throw new FetchException(FetchException.Kind.INTERRUPTED, "interrupted: the reading process was signalled");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FetchException(FetchException.Kind.INTERRUPTED, "interrupted");
@@ -456,7 +484,8 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
      * writes into the caller's buffer after the call has returned. Returns null (after logging) if
      * the source failed, so the caller can fall back to waiting for blocks.
      */
-    private ByteBuffer direct(RepoFile file, long offset, int length, Deadline deadline) throws FetchException {
+    private ByteBuffer direct(RepoFile file, long offset, int length, Wait wait) throws FetchException {
+        Deadline deadline = wait.deadline();
         ByteBuffer own = ByteBuffer.allocate(length);
         CompletableFuture<Void> fetched = CompletableFuture.runAsync(() -> {
             try (ByteStream s = fetcher.source().open(file, offset, length, deadline)) {
@@ -468,7 +497,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
             }
         }, directThreads);
         try (var waiting = fetcher.foregroundWaiting()) {
-            await(fetched, file, offset, deadline);
+            await(fetched, file, offset, wait);
             fetcher.countReadThrough(length);
             return own.flip();
         } catch (ExecutionException e) {

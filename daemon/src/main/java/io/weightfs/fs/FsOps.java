@@ -52,6 +52,23 @@ public interface FsOps {
      */
     int read(long handle, ByteBuffer dst, long offset) throws FsException;
 
+    /**
+     * {@link #read}, stopping (with {@link FsException.Kind#INTERRUPTED}) if the request is
+     * interrupted while it waits. Transports that learn of interrupts call this one.
+     */
+    default int read(long handle, ByteBuffer dst, long offset, Interrupt interrupt) throws FsException {
+        return read(handle, dst, offset);
+    }
+
+    /**
+     * The local file that holds exactly this open file's content, if it is complete and verified:
+     * a transport may hand it to the kernel (FUSE passthrough), after which the file's reads never
+     * reach the daemon. Empty while the content is still arriving.
+     */
+    default java.util.Optional<java.nio.file.Path> backingFile(long handle) {
+        return java.util.Optional.empty();
+    }
+
     void release(long handle);
 
     FsStats statfs();

@@ -148,6 +148,20 @@ public final class WeightFs implements FsOps, AutoCloseable {
 
     @Override
     public int read(long handle, ByteBuffer dst, long offset) throws FsException {
+        return read(handle, dst, offset, Interrupt.NONE);
+    }
+
+    @Override
+    public java.util.Optional<java.nio.file.Path> backingFile(long handle) {
+        Handle h = handles.get(handle);
+        if (h != null && h.node() instanceof FsTree.FileNode f) {
+            return reader.verifiedFile(f.file());
+        }
+        return java.util.Optional.empty();
+    }
+
+    @Override
+    public int read(long handle, ByteBuffer dst, long offset, Interrupt interrupt) throws FsException {
         Handle h = handles.get(handle);
         if (h == null) {
             throw new FsException(FsException.Kind.BAD_HANDLE, "handle " + handle);
@@ -156,13 +170,13 @@ public final class WeightFs implements FsOps, AutoCloseable {
             throw new FsException(FsException.Kind.INVALID, "negative offset " + offset);
         }
         return switch (h.node()) {
-            case FsTree.FileNode f -> readFile(f, h, dst, offset);
-            case FsTree.ControlNode c -> readControl(h, dst, offset);
+            case FsTree.FileNode f -> readFile(f, h, dst, offset, interrupt);
+            case FsTree.ControlNode c -> readControl(h, dst, offset, interrupt);
             case FsTree.Dir d -> throw new FsException(FsException.Kind.IS_A_DIRECTORY, "directory");
         };
     }
 
-    private int readFile(FsTree.FileNode f, Handle h, ByteBuffer dst, long offset) throws FsException {
+    private int readFile(FsTree.FileNode f, Handle h, ByteBuffer dst, long offset, Interrupt interrupt) throws FsException {
         long size = f.file().size();
         if (offset >= size || !dst.hasRemaining()) {
             return 0;
@@ -171,17 +185,26 @@ public final class WeightFs implements FsOps, AutoCloseable {
         long[] ahead = h.readahead().onRead(offset, length, size);
         Reader.Access access = ahead == null ? Reader.Access.RANDOM : new Reader.Access(true, ahead[0], ahead[1]);
         try {
-            return reader.read(h.open(), offset, dst, access);
+            return reader.read(h.open(), offset, dst, access, interrupt.signalled());
         } catch (FetchException e) {
             FsException.Kind kind = e.kind() == FetchException.Kind.INTERRUPTED ? FsException.Kind.INTERRUPTED : FsException.Kind.IO;
             throw new FsException(kind, f.mountPath() + ": " + e.getMessage(), e);
         }
     }
 
-    private int readControl(Handle h, ByteBuffer dst, long offset) throws FsException {
+    private int readControl(Handle h, ByteBuffer dst, long offset, Interrupt interrupt) throws FsException {
         byte[] content = h.rendered();
         if (content == null) {
-            content = control.awaitCompletion(closing).getBytes(StandardCharsets.UTF_8);
+            CompletableFuture<Void> stop = interrupt == Interrupt.NONE ? closing : CompletableFuture.anyOf(closing, interrupt.signalled())
+                    .thenApply(x -> (Void) null);
+            try {
+                content = control.awaitCompletion(stop).getBytes(StandardCharsets.UTF_8);
+            } catch (FsException e) {
+                if (interrupt.signalled().isDone()) {
+                    throw new FsException(FsException.Kind.INTERRUPTED, "interrupted: the reading process was signalled");
+                }
+                throw e;
+            }
         }
         if (offset >= content.length) {
             return 0;

@@ -258,4 +258,38 @@ class WeightFsTest {
                 .getAsJsonObject();
         assertEquals(frozen, later.get("elapsedMillis").getAsLong(), "the rate is frozen once the fill is done");
     }
+
+    @Test
+    void anInterruptedRead_andAnInterruptedWait_stopWaiting_withEintr() throws Exception {
+        source.hold("model.safetensors");
+        start(false, false, new Reader.Options(Duration.ofSeconds(60), Reader.Verify.LAZY));
+        long h = open("/llama/model.safetensors");
+        java.util.concurrent.CompletableFuture<Void> signal = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<FsException> outcome = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                fs.read(h, ByteBuffer.allocate(100), 0, () -> signal);
+                return null;
+            } catch (FsException e) {
+                return e;
+            }
+        });
+        Thread.sleep(100);
+        assertFalse(outcome.isDone(), "the read waits for its bytes");
+        signal.complete(null);
+        assertEquals(FsException.Kind.INTERRUPTED, outcome.get(5, TimeUnit.SECONDS).kind());
+
+        long w = open("/.weightfs/wait");
+        java.util.concurrent.CompletableFuture<Void> signal2 = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<FsException> waited = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                fs.read(w, ByteBuffer.allocate(100), 0, () -> signal2);
+                return null;
+            } catch (FsException e) {
+                return e;
+            }
+        });
+        signal2.complete(null);
+        assertEquals(FsException.Kind.INTERRUPTED, waited.get(5, TimeUnit.SECONDS).kind(), "the wait file's reader was let go");
+        source.release("model.safetensors", Integer.MAX_VALUE / 2);
+    }
 }
