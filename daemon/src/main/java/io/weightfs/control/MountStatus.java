@@ -180,9 +180,18 @@ public final class MountStatus implements ControlFiles {
 
     /**
      * How long the store may be unable to cache before a wait gives up saying so: long enough for
-     * an eviction pass or a cleanup to make room, short enough that nobody waits for nothing.
+     * an eviction pass or a cleanup to make room, short enough that nobody waits for nothing (30 s;
+     * {@code WEIGHTFS_SPACE_STALL_MS} changes it, for tests).
      */
-    public static final long SPACE_STALL_MILLIS = 30_000;
+    public static final long SPACE_STALL_MILLIS = stallMillis(System.getenv("WEIGHTFS_SPACE_STALL_MS"));
+
+    private static long stallMillis(String env) {
+        try {
+            return env == null || env.isBlank() ? 30_000 : Long.parseLong(env.strip());
+        } catch (NumberFormatException e) {
+            return 30_000;
+        }
+    }
 
     /** Why the fill cannot complete now (the store has had no room for a while), or null. */
     public String stalled() {
@@ -220,8 +229,8 @@ public final class MountStatus implements ControlFiles {
         Map<ContentHash, String> servedWrong = reader.servedWrong();
         List<String> failed = new ArrayList<>();
         for (WeightFs.MountedFile f : files) {
-            failure(f.file().file().hash(), servedWrong).ifPresent(why -> failed.add(f.mountPath() + " ("
-                    + io.weightfs.config.Redactor.redact(why) + ")"));
+            // Paths only, comma-separated (clients split on commas); the reasons are in status.json.
+            failure(f.file().file().hash(), servedWrong).ifPresent(why -> failed.add(f.mountPath()));
         }
         if (failed.isEmpty()) {
             return "complete: " + files.size() + " files verified\n";

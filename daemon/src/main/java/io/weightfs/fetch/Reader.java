@@ -135,6 +135,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
     private final CompletableFuture<Void> closing = new CompletableFuture<>();
     private final ExecutorService directThreads = Executors.newVirtualThreadPerTaskExecutor();
     private final ServedRanges served = new ServedRanges();
+    private final VerifiedInMemory inMemory = new VerifiedInMemory();
     /** How often each blob's content was discarded (a failed hash) in this process. */
     private final Map<ContentHash, AtomicLong> discards = new ConcurrentHashMap<>();
     /** Files whose served bytes turned out wrong (or never verified), with why. */
@@ -226,13 +227,8 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                 blob = blob(file);
             } catch (NoSpaceException full) {
                 // Not even room for the blob's files: the bytes come straight from the source.
-                directForSpace.incrementAndGet();
-                ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
-                if (own == null) {
-                    throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
-                            + " could not be read directly");
-                }
-                return serveUnverified(f, hash, offset, own, dst, startPos);
+                boolean mustVerify = file.size() <= store.options().blockSize() || options.verify() == Verify.BEFORE_SERVE;
+                return readWithoutStore(f, file, offset, end, dst, startPos, mustVerify, wait);
             }
             if (recorder != null) {
                 for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
@@ -260,18 +256,18 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                             return serveUnverified(f, hash, offset, own, dst, startPos);
                         }
                     }
-                    if (!awaitBytes(file, blob, offset, end, access.sequential(), wait)) {
-                        // The store is full: the bytes come straight from the source.
-                        directForSpace.incrementAndGet();
-                        ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
-                        if (own == null) {
-                            throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
-                                    + " could not be read directly");
-                        }
-                        return serveUnverified(f, hash, offset, own, dst, startPos);
+                    boolean mustVerify = mustVerifyFirst(blob, offset, end);
+                    boolean noRoom = store.spaceProblem() != null;
+                    if ((noRoom && !written(blob, offset, end)) || !awaitBytes(file, blob, offset, end, access.sequential(), wait)
+                            || (mustVerify && noRoom && !allPresent(blob))) {
+                        // The store has no room: the bytes come straight from the source.
+                        return readWithoutStore(f, file, offset, end, dst, startPos, mustVerify, wait);
                     }
-                    if (mustVerifyFirst(blob, offset, end)) {
+                    if (mustVerify) {
                         if (!awaitVerified(file, blob, wait)) {
+                            if (store.spaceProblem() != null) {
+                                return readWithoutStore(f, file, offset, end, dst, startPos, true, wait);
+                            }
                             if (attempt >= READ_ATTEMPTS) {
                                 throw new FetchException(FetchException.Kind.FAILED, describe(file) + ": content hash mismatch, " + attempt
                                         + " times; nothing wrong was served");
@@ -308,6 +304,70 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
         } finally {
             dst.limit(oldLimit);
         }
+    }
+
+    /** Whether {@code [offset, end)} is in the blob file already (present blocks, or written parts of blocks). */
+    private static boolean written(Blob blob, long offset, long end) {
+        for (int b = blob.blockOf(offset); b <= blob.blockOf(end - 1); b++) {
+            long needed = Math.min(end, blob.blockOffset(b) + blob.blockLength(b)) - blob.blockOffset(b);
+            if (!blob.isPresent(b) && blob.writtenBytes(b) < needed) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allPresent(Blob blob) {
+        for (int b = 0; b < blob.blockCount(); b++) {
+            if (!blob.isPresent(b)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A read while the store has no room: straight from the source. A file that must be verified
+     * before it is served (one block; any with {@code --verify before-serve}) is fetched whole into
+     * memory and hash-checked first (a few such files are kept, {@link VerifiedInMemory}); others
+     * are read as the range asked, unverified, and remembered like any bytes served early.
+     */
+    private int readWithoutStore(OpenFile f, RepoFile file, long offset, long end, ByteBuffer dst, int startPos, boolean mustVerify,
+            Wait wait) throws FetchException {
+        directForSpace.incrementAndGet();
+        if (mustVerify) {
+            byte[] whole = inMemory.get(file.file().hash());
+            if (whole == null) {
+                if (file.size() > VerifiedInMemory.MAX_FILE_BYTES) {
+                    throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full ("
+                            + store.spaceProblem() + "), and a file of " + file.size() + " bytes cannot be verified before it is"
+                            + " served without it: free space on the store's filesystem, or mount with --verify lazy");
+                }
+                ByteBuffer all = direct(file, 0, (int) file.size(), wait);
+                if (all == null) {
+                    throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
+                            + " could not be read directly");
+                }
+                byte[] bytes = new byte[all.remaining()];
+                all.get(bytes);
+                ContentHash got = io.weightfs.manifest.ContentHasher.hash(bytes, file.file().hash().algorithm());
+                if (!got.equals(file.file().hash())) {
+                    throw new FetchException(FetchException.Kind.IO, describe(file) + ": the bytes read straight from the source"
+                            + " (the node store is full) hashed to " + got + "; nothing wrong was served");
+                }
+                whole = bytes;
+                inMemory.put(file.file().hash(), bytes);
+            }
+            int n = (int) (end - offset);
+            dst.put(whole, (int) offset, n);
+            return n;
+        }
+        ByteBuffer own = direct(file, offset, (int) (end - offset), wait);
+        if (own == null) {
+            throw new FetchException(FetchException.Kind.IO, describe(file) + ": the node store is full and the source"
+                    + " could not be read directly");
+        }
+        return serveUnverified(f, file.file().hash(), offset, own, dst, startPos);
     }
 
     private int serveUnverified(OpenFile f, ContentHash hash, long offset, ByteBuffer own, ByteBuffer dst, int startPos) {

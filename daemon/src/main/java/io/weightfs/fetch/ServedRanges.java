@@ -17,36 +17,50 @@ import java.util.zip.CRC32C;
  * blob that never verifies, makes its files "served wrong": status, metrics and {@code wait} name
  * them, because a reader that used those bytes must start again.
  *
- * <p>Memory is bounded ({@link #MAX_RANGES} per blob, 16 bytes each); past that the blob is only
+ * <p>Memory is bounded ({@link #MAX_RANGES} per blob, 24 bytes each); past that the blob is only
  * known to have served unverified bytes, and a failed verification counts its files as served wrong.
  *
  * <p>Thread-safe: one lock per blob's list, held for an append or a swap; the comparison reads the
  * blob file outside it.
  */
 final class ServedRanges {
-    /** 64 Ki ranges of up to 1 MiB cover 64 GiB of one blob read in the kernel's largest requests. */
-    static final int MAX_RANGES = 1 << 16;
+    /**
+     * Random reads each leave a range; a sequential reader's reads join one. 16 Ki ranges (256 KiB
+     * per blob) cover any loader's random reads of one file.
+     */
+    static final int MAX_RANGES = 1 << 14;
 
     private static final class Served {
         /** Guarded by this: offset, length, crc triples. */
         final List<long[]> ranges = new ArrayList<>();
         /** Guarded by this. */
         boolean overflowed;
+        /** Guarded by this: the running CRC of the last range, extended while reads continue it. */
+        CRC32C lastCrc;
     }
 
     private final Map<ContentHash, Served> byBlob = new ConcurrentHashMap<>();
 
     /** Notes that {@code bytes} (position to limit) of a blob were served at {@code offset}, unverified. */
     void record(ContentHash hash, long offset, ByteBuffer bytes) {
-        CRC32C c = new CRC32C();
-        c.update(bytes.duplicate());
         Served s = byBlob.computeIfAbsent(hash, h -> new Served());
         synchronized (s) {
-            if (s.ranges.size() < MAX_RANGES) {
-                s.ranges.add(new long[] {offset, bytes.remaining(), c.getValue()});
-            } else {
-                s.overflowed = true;
+            long[] last = s.ranges.isEmpty() ? null : s.ranges.getLast();
+            if (last != null && s.lastCrc != null && last[0] + last[1] == offset) {
+                // A sequential reader continues the last range: one range (and one CRC) per stream.
+                s.lastCrc.update(bytes.duplicate());
+                last[1] += bytes.remaining();
+                last[2] = s.lastCrc.getValue();
+                return;
             }
+            if (s.ranges.size() >= MAX_RANGES) {
+                s.overflowed = true;
+                return;
+            }
+            CRC32C c = new CRC32C();
+            c.update(bytes.duplicate());
+            s.ranges.add(new long[] {offset, bytes.remaining(), c.getValue()});
+            s.lastCrc = c;
         }
     }
 

@@ -59,7 +59,9 @@ public final class PendingFs implements FsOps {
 
     @Override
     public Attr getattr(String path) throws FsException {
-        if (path.equals("/") && !real.isDone()) {
+        // The root answers while the tree is built, and after a failed start too: the mount then
+        // completes normally and is taken down, rather than failing half-way.
+        if (path.equals("/") && (!real.isDone() || real.isCompletedExceptionally())) {
             return root;
         }
         return fs().getattr(path);

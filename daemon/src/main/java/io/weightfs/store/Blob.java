@@ -332,7 +332,7 @@ public final class Blob {
 
     /** Claims the download of a block across every process on the node. False: another process is fetching it. */
     public boolean claimFetch(int block) {
-        return state.claim(block, store.nowSeconds(), BlockStore.CLAIM_STALE_SECONDS);
+        return state.claim(block, store.nowSeconds(), BlockStore.CLAIM_STALE_SECONDS, store.owners()::dead);
     }
 
     /** Keeps this process's claim on a block alive while its download progresses. */
@@ -482,6 +482,7 @@ public final class Blob {
             checked.set(block);
             written[block] = blockLength(block);
         }
+        store.blockCommitted();
     }
 
     // --- durability (called by the syncer) -----------------------------------------------------

@@ -313,15 +313,17 @@ final class BlobState {
 
     /**
      * Claims the fetching of a block for this process. Succeeds if nobody holds it, if we already
-     * do, or if the holder has not refreshed it for {@code staleSeconds} (it died, or hangs).
+     * do, if the holder has not refreshed it for {@code staleSeconds} (it hangs), or if the holder
+     * is known to be dead ({@code ownerDead}: a killed process is taken over at once, not after the
+     * staleness period).
      */
-    boolean claim(int block, long nowSeconds, long staleSeconds) {
+    boolean claim(int block, long nowSeconds, long staleSeconds, java.util.function.IntPredicate ownerDead) {
         long off = claimOffset(block);
         checkBlock(block);
         long mine = claimWord(nowSeconds);
         while (true) {
             long cur = (long) LONG_VH.getVolatile(map, off);
-            if (cur != 0 && ownerOf(cur) != OWNER && nowSeconds - secondsOf(cur) < staleSeconds) {
+            if (cur != 0 && ownerOf(cur) != OWNER && nowSeconds - secondsOf(cur) < staleSeconds && !ownerDead.test(ownerOf(cur))) {
                 return false;
             }
             if (LONG_VH.compareAndSet(map, off, cur, mine)) {

@@ -99,12 +99,14 @@ public final class BlockStore implements AutoCloseable {
     private volatile String fullReason;
     private final AtomicBoolean fullLogged = new AtomicBoolean();
     private volatile boolean closed;
+    private final Owners owners;
 
-    private BlockStore(Path dir, StoreOptions options, Layout layout, Clock clock) {
+    private BlockStore(Path dir, StoreOptions options, Layout layout, Clock clock, Owners owners) {
         this.dir = dir;
         this.options = options;
         this.layout = layout;
         this.clock = clock;
+        this.owners = owners;
         this.syncer = new Syncer(options.syncIntervalMillis());
         this.verifier = Executors.newFixedThreadPool(Math.max(1, Runtime.getRuntime().availableProcessors()),
                 Thread.ofPlatform().daemon(true).name("weightfs-verify-", 0).factory());
@@ -119,7 +121,7 @@ public final class BlockStore implements AutoCloseable {
         Path blobs = dir.resolve("blobs");
         Files.createDirectories(blobs);
         return new BlockStore(dir, options, h -> blobs.resolve(h.algorithm().label()).resolve(h.hex().substring(0, 2)).resolve(h.hex()),
-                clock);
+                clock, Owners.register(dir.resolve("owners")));
     }
 
     /**
@@ -127,7 +129,7 @@ public final class BlockStore implements AutoCloseable {
      * download); {@code dir} is only named in messages.
      */
     public static BlockStore staging(Path dir, StoreOptions options, Layout layout) {
-        return new BlockStore(dir, options, layout, Clock.systemUTC());
+        return new BlockStore(dir, options, layout, Clock.systemUTC(), Owners.NONE);
     }
 
     public Path dir() {
@@ -176,7 +178,6 @@ public final class BlockStore implements AutoCloseable {
     public long spaceProblemMillis() {
         long since = problemSinceNanos;
         if (spaceProblem() == null) {
-            problemSinceNanos = 0;
             return 0;
         }
         if (since == 0) {
@@ -186,15 +187,30 @@ public final class BlockStore implements AutoCloseable {
         return (System.nanoTime() - since) / 1_000_000;
     }
 
-    /** Why the store cannot cache now ("store full: ..."), or null when it can. */
+    /**
+     * Why the store cannot cache now ("store full: ..."), or null when it can. A full store stays
+     * full, for this answer, until a block is written again: the tries in between (every few
+     * seconds) do not make it look fine.
+     */
     public String spaceProblem() {
-        if (fullSinceNanos != 0 && System.nanoTime() - fullSinceNanos < FULL_BACKOFF_NANOS) {
+        if (fullSinceNanos != 0) {
             return "store full: " + fullReason;
         }
         if (low) {
             return "store below its free-space floor (" + options.minFreeBytes() + " bytes)";
         }
+        problemSinceNanos = 0;
         return null;
+    }
+
+    /** A block was written whole: whatever lack of space there was is over. */
+    void blockCommitted() {
+        if (fullSinceNanos != 0) {
+            fullSinceNanos = 0;
+            problemSinceNanos = 0;
+            fullLogged.set(false);
+            LOG.info("the node store {} has room again", dir);
+        }
     }
 
     /** Notes a read of a blob, for least-recently-used eviction. */
@@ -470,6 +486,10 @@ public final class BlockStore implements AutoCloseable {
         }
     }
 
+    Owners owners() {
+        return owners;
+    }
+
     long nowSeconds() {
         return clock.millis() / 1000;
     }
@@ -557,6 +577,7 @@ public final class BlockStore implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         syncer.close();
+        owners.close();
         for (CompletableFuture<Blob> f : blobs.values()) {
             Blob b = f.getNow(null);
             if (b != null) {

@@ -372,4 +372,68 @@ class MountEndToEndTest {
             assertThrows(IOException.class, () -> Files.delete(mnt.resolve("config.json")));
         }
     }
+
+    /** Durable bytes of each block of the model's blob, read from its state file (the store's documented format). */
+    private long[] durableBytes() throws IOException {
+        Path state;
+        try (Stream<Path> s = Files.walk(tmp.resolve("store/blobs/sha256"))) {
+            state = s.filter(p -> p.getFileName().toString().endsWith(".state")).findFirst().orElse(null);
+        }
+        int blocks = (int) ((WEIGHTS.size() + BLOCK_BYTES - 1) / BLOCK_BYTES);
+        long[] out = new long[blocks];
+        if (state == null) {
+            return out;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(state)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < blocks; i++) {
+            out[i] = b.getLong(64 + 16 * i) >>> 32;
+        }
+        return out;
+    }
+
+    @org.junit.jupiter.api.Test
+    void aRestartAfterKill9_neverFetchesADurableByteAgain_evenInsideABlock() throws Exception {
+        Path repos = repos();
+        int lives = 6;
+        try (ServeProcess serve = ServeProcess.start(repos, "--fault", "throttle:4000000")) {
+            long[] durable = new long[0];
+            for (int k = 0; k <= lives; k++) {
+                serve.resetStats();
+                boolean last = k == lives;
+                try (MountProcess m = mount(serve, defaultConfig(), "jfuse")) {
+                    if (last) {
+                        WeightfsProcess.Result w = WeightfsProcess.run(WAIT, Map.of(), "wait", m.mountpoint().toString(), "--progress", "none");
+                        assertEquals(0, w.exit(), w.all() + m.output());
+                        assertEquals(-1, WEIGHTS.firstDifference(m.mountpoint().resolve("model/model.safetensors")));
+                    } else {
+                        long start = status(m.mountpoint()).get("bytesPresent").getAsLong();
+                        // Each life makes some progress, then ends with kill -9.
+                        await(() -> {
+                            try {
+                                return status(m.mountpoint()).get("bytesPresent").getAsLong() >= start + BLOCK_BYTES;
+                            } catch (IOException e) {
+                                return false;
+                            }
+                        }, WAIT, "progress in life " + k);
+                        m.kill9();
+                        WeightfsProcess.Result u = WeightfsProcess.run(Duration.ofSeconds(30), Map.of(), "umount", m.mountpoint().toString());
+                        assertEquals(0, u.exit(), u.all());
+                    }
+                }
+                // Every range this life asked for starts at or after what was durable of each block it covers.
+                for (String r : ranges(serve, "model.safetensors")) {
+                    String[] ab = r.split("-");
+                    long from = Long.parseLong(ab[0]);
+                    long to = Long.parseLong(ab[1]);
+                    for (int b = (int) (from / BLOCK_BYTES); b <= to / BLOCK_BYTES && b < durable.length; b++) {
+                        long blockStart = (long) b * BLOCK_BYTES;
+                        long durableEnd = blockStart + durable[b];
+                        assertTrue(Math.max(from, blockStart) >= durableEnd, "life " + k + " asked for " + r + ", but block " + b
+                                + " had " + durable[b] + " durable bytes");
+                    }
+                }
+                durable = durableBytes();
+            }
+        }
+    }
 }

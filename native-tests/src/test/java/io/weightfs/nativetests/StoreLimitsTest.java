@@ -87,4 +87,43 @@ class StoreLimitsTest {
             assertEquals(0, s.get("bytesPresent").getAsLong(), s.toString());
         }
     }
+
+    /** Runs a command, bounded, and returns its exit status. */
+    private static int run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+
+    @Test
+    void aFullStore_servesReadsFromTheSource_saysSo_andWaitSaysWhyItCannotComplete() throws Exception {
+        Path store = tmp.resolve("small-store");
+        Files.createDirectories(store);
+        // A 3 MiB filesystem for the store: the 6 MiB model cannot fit.
+        assertEquals(0, run("mount", "-t", "tmpfs", "-o", "size=3m", "weightfs-test-full", store.toString()), "mount a small tmpfs");
+        try (ServeProcess serve = ServeProcess.start(repos());
+                MountProcess m = MountProcess.start(tmp.resolve("mnt"), Map.of("WEIGHTFS_SPACE_STALL_MS", "3000"), "--config",
+                        config("acme/a").toString(), "--store", store.toString(), "--endpoint", serve.endpoint(), "--store-min-free", "0")) {
+            assertEquals(-1, A.firstDifference(m.mountpoint().resolve("model/model.safetensors")), "every byte right, from the source");
+            Path status = m.mountpoint().resolve(".weightfs/status.json");
+            JsonObject s = JsonParser.parseString(Files.readString(status)).getAsJsonObject();
+            assertTrue(s.has("problem") && s.get("problem").getAsString().startsWith("store full"), s.toString());
+            WeightfsProcess.Result w = WeightfsProcess.run(Duration.ofMinutes(2), Map.of(), "wait", m.mountpoint().toString(),
+                    "--progress", "none");
+            assertEquals(1, w.exit(), w.all());
+            assertTrue(w.stderr().contains("cannot complete") && w.stderr().contains("store full"), w.stderr());
+            String waitFile = Files.readString(m.mountpoint().resolve(".weightfs/wait"));
+            assertTrue(waitFile.startsWith("failed: cannot complete: store full"), waitFile);
+            // A full disk is not a network problem: nothing is retried against the source for it.
+            long requests = serve.stats().getAsJsonObject("requests").get("cdn").getAsLong()
+                    + serve.stats().getAsJsonObject("requests").get("resolve").getAsLong();
+            assertTrue(requests < 60, "the source was asked " + requests + " times");
+        } finally {
+            run("umount", "-l", store.toString());
+        }
+    }
 }
