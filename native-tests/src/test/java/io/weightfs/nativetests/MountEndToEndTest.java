@@ -322,6 +322,36 @@ class MountEndToEndTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void sigtermWhileAReaderIsBlocked_failsTheReader_unmounts_andLogsNoBug() throws Exception {
+        Path repos = repos();
+        try (ServeProcess serve = ServeProcess.start(repos, "--fault", "throttle:100");
+                MountProcess m = mount(serve, defaultConfig(), "jfuse", "--no-prefetch")) {
+            Path file = m.mountpoint().resolve("model/model.safetensors");
+            CompletableFuture<Object> reader = CompletableFuture.supplyAsync(() -> {
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                    return ch.read(ByteBuffer.allocate(4096), 5L * BLOCK_BYTES);
+                } catch (IOException e) {
+                    return e;
+                }
+            });
+            await(() -> {
+                try {
+                    return contentRequests(serve) > 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, Duration.ofSeconds(30), "the blocked read to reach the server");
+            m.process().process().destroy(); // SIGTERM
+            Object result = reader.get(30, TimeUnit.SECONDS);
+            assertTrue(result instanceof IOException, "the blocked reader must get an error, got " + result);
+            assertTrue(m.process().process().waitFor(30, TimeUnit.SECONDS), "the daemon must exit on SIGTERM");
+            assertFalse(MountProcess.isMounted(m.mountpoint()), "and leave no mount behind");
+            String out = m.output();
+            assertFalse(out.contains("a bug in") || out.contains("\tat io.weightfs"), out);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"jfuse"})
     void aBadConfig_isRefusedBeforeAnythingIsMounted(String binding) throws Exception {
