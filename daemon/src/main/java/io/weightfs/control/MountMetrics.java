@@ -6,6 +6,8 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.registry.PrometheusScrapeRequest;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Unit;
 import io.weightfs.config.MetricsAddress;
 import io.weightfs.fetch.BlockFetcher;
@@ -22,6 +24,7 @@ import java.util.TreeMap;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Predicate;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,9 +42,8 @@ import org.slf4j.LoggerFactory;
  * are handed over once they exist ({@link #attach}).
  *
  * <p><b>Threads.</b> The HTTP server's one daemon thread (owned here, stopped by {@link #close})
- * renders each scrape, walking the mount's files once and the store's blob folder at most every
- * {@link #STORE_WALK_MILLIS}; the hooks run on fetch workers and FUSE threads and only observe a
- * number into a thread-safe histogram.
+ * renders each scrape, walking the mount's files once and listing the store's blob files once; the
+ * hooks run on fetch workers and FUSE threads and only observe a number into a thread-safe histogram.
  */
 public final class MountMetrics implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MountMetrics.class);
@@ -54,27 +56,18 @@ public final class MountMetrics implements AutoCloseable {
      * struggling Hub in seconds; the top bucket is the default read timeout.
      */
     private static final double[] LATENCY_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-    /**
-     * The store's size is the sum of its blob files, found by listing them: at most this often, so
-     * a store of many thousand blobs costs a scrape nothing most of the time.
-     */
-    static final long STORE_WALK_MILLIS = 10_000;
 
     /** What the metrics read from, once the mount has it. */
     private record Parts(MountStatus status, BlockStore store, BlockFetcher fetcher, Reader reader, Optional<TieredSource> tiered,
             RetryCounts retries, StoreUsage usage) {}
 
-    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final PrometheusRegistry registry = new ScrapeRegistry();
     private final ExecutorService scrapes;
     private final HTTPServer server;
     private final InetSocketAddress address;
     private volatile Parts parts;
-    /** How long one status summary serves the gauges: one scrape's worth. */
-    private static final long SUMMARY_MILLIS = 1000;
-    /** Guarded by this. */
+    /** The summary of the scrape in progress; null between scrapes. Guarded by this. */
     private MountStatus.Summary cachedSummary;
-    /** Guarded by this. */
-    private long cachedAtNanos;
     private final Histogram firstByte;
     private final Histogram foregroundWait;
 
@@ -127,7 +120,7 @@ public final class MountMetrics implements AutoCloseable {
             RetryCounts retries) {
         fetcher.onFirstByte((priority, nanos) -> firstByte.labelValues(name(priority)).observe(Unit.nanosToSeconds(nanos)));
         reader.onForegroundWait(nanos -> foregroundWait.observe(Unit.nanosToSeconds(nanos)));
-        parts = new Parts(status, store, fetcher, reader, tiered, retries, new StoreUsage(store.dir(), STORE_WALK_MILLIS));
+        parts = new Parts(status, store, fetcher, reader, tiered, retries, new StoreUsage(store.dir()));
     }
 
     private static String name(BlockFetcher.Priority p) {
@@ -230,7 +223,7 @@ public final class MountMetrics implements AutoCloseable {
 
         gauge("weightfs_fetch_connections", "Background connections the tuner allows now", p -> p.fetcher().connectionLimit());
         gauge("weightfs_fetch_pending_blocks", "Blocks queued or being fetched", p -> p.fetcher().pending());
-        gauge("weightfs_store_size_bytes", "Bytes of the node store's blob files (their full sizes; a blob still filling is sparse)",
+        gauge("weightfs_store_size_bytes", "Bytes of the node store's blob files (their full sizes: a blob still filling is a sparse file of its final size)",
                 p -> p.usage().bytes());
         gauge("weightfs_store_free_bytes", "Free bytes of the filesystem that holds the node store", p -> p.usage().freeBytes());
     }
@@ -271,17 +264,46 @@ public final class MountMetrics implements AutoCloseable {
     }
 
     /**
-     * The status summary for this scrape: six gauges read it, and a summary walks every file, so
-     * it is made once per {@link #SUMMARY_MILLIS} (one scrape) rather than once per gauge.
+     * The status summary of this scrape: six gauges read it, and making one walks every file, so it
+     * is made once per scrape (the registry forgets it as each scrape starts).
      */
     private MountStatus.Summary summary(Parts p) {
-        long now = System.nanoTime();
         synchronized (this) {
-            if (cachedSummary == null || now - cachedAtNanos > SUMMARY_MILLIS * 1_000_000) {
+            if (cachedSummary == null) {
                 cachedSummary = p.status().summary();
-                cachedAtNanos = now;
             }
             return cachedSummary;
+        }
+    }
+
+    private synchronized void forgetSummary() {
+        cachedSummary = null;
+    }
+
+    /** The registry, which starts each scrape by forgetting the last one's summary. */
+    private final class ScrapeRegistry extends PrometheusRegistry {
+        @Override
+        public MetricSnapshots scrape() {
+            forgetSummary();
+            return super.scrape();
+        }
+
+        @Override
+        public MetricSnapshots scrape(PrometheusScrapeRequest request) {
+            forgetSummary();
+            return super.scrape(request);
+        }
+
+        @Override
+        public MetricSnapshots scrape(Predicate<String> includedNames) {
+            forgetSummary();
+            return super.scrape(includedNames);
+        }
+
+        @Override
+        public MetricSnapshots scrape(Predicate<String> includedNames, PrometheusScrapeRequest request) {
+            forgetSummary();
+            return super.scrape(includedNames, request);
         }
     }
 

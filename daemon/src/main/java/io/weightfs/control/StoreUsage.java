@@ -10,32 +10,22 @@ import java.util.stream.Stream;
 
 /**
  * The node store's size (the sum of its blob files: {@code STORE/blobs/<algorithm>/<xx>/<hash>}) and
- * the free space of its filesystem, for the metrics. The size is found by listing the blob files,
- * at most every {@code intervalMillis}; free space is asked of the filesystem each time (one
- * {@code statvfs}).
+ * the free space of its filesystem, for the metrics. Both are asked of the filesystem at each scrape:
+ * the size by listing the blob files (one {@code stat} each: a store of 10,000 blobs is a few
+ * milliseconds, every scrape interval), free space with one {@code statvfs}. A figure kept between
+ * scrapes would be stale exactly when the store changes fastest.
  *
- * <p>Thread-safe: one scrape at a time walks; the others take the last figure.
+ * <p>Thread-safe: it keeps nothing.
  */
 final class StoreUsage {
     private final Path dir;
-    private final long intervalNanos;
-    /** Guarded by this. */
-    private long bytes = -1;
-    /** Guarded by this. */
-    private long walkedAtNanos;
 
-    StoreUsage(Path storeDir, long intervalMillis) {
+    StoreUsage(Path storeDir) {
         this.dir = storeDir;
-        this.intervalNanos = intervalMillis * 1_000_000;
     }
 
-    synchronized long bytes() {
-        long now = System.nanoTime();
-        if (bytes < 0 || now - walkedAtNanos > intervalNanos) {
-            bytes = walk();
-            walkedAtNanos = now;
-        }
-        return bytes;
+    long bytes() {
+        return walk();
     }
 
     long freeBytes() {

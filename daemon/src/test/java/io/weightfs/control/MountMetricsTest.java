@@ -118,7 +118,9 @@ class MountMetricsTest {
         metrics = MountMetrics.listen(new MetricsAddress("127.0.0.1", 0));
         RetryCounts retries = new RetryCounts();
         metrics.attach(status[0], store, fetcher, reader, Optional.empty(), retries);
+        assertEquals(0, value(scrape(), "weightfs_mount_files{state=\"verified\"}"), "nothing read yet");
 
+        // The next scrape, right after, sees the read: nothing is kept from one scrape to the next.
         long h = fs.open("/m/config.json", false);
         ByteBuffer buf = ByteBuffer.allocate(1000);
         assertEquals(300, fs.read(h, buf, 0));
