@@ -38,11 +38,7 @@ final class Retrier {
     private final RetryCounts counts;
     private int failures;
 
-    Retrier(RetryPolicy policy, Sleeper sleeper, Deadline deadline, String what) {
-        this(policy, sleeper, deadline, what, new RetryCounts());
-    }
-
-    /** @param counts where each retry is counted, by the status it follows */
+    /** @param counts where each retry is counted, by the status it follows (the client's, for metrics) */
     Retrier(RetryPolicy policy, Sleeper sleeper, Deadline deadline, String what, RetryCounts counts) {
         this.policy = policy;
         this.sleeper = sleeper;
