@@ -17,6 +17,9 @@ fi
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse3\.so\.3 ' || need_apt+=(libfuse3-3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || need_apt+=(libfuse2)
+# The metrics test checks each scrape with promtool, from Debian's prometheus package (installed below, apart).
+need_promtool=""
+command -v promtool >/dev/null 2>&1 || need_promtool=prometheus
 # The shared tier's end-to-end scenarios also run on a real GlusterFS volume (two client mounts).
 { command -v glusterd && command -v gluster && [ -x /usr/sbin/mount.glusterfs ]; } >/dev/null 2>&1 || need_apt+=(glusterfs-server glusterfs-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -25,6 +28,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
     echo "test.sh: missing ${need_apt[*]}; install them (apt-get install -y ${need_apt[*]}) and run again" >&2
+    exit 2
+  fi
+fi
+
+if [ -n "$need_promtool" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing prometheus (for promtool)" >&2
+    # Only promtool is wanted: the package's own Prometheus server (on :9090) must not start. A
+    # policy-rc.d that answers 101 is Debian's way to say so; one made here is removed again.
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      policy=/usr/sbin/policy-rc.d
+      trap 'rm -f "$policy"' EXIT
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  else
+    echo "test.sh: missing promtool; install it (apt-get install -y --no-install-recommends prometheus) and run again" >&2
     exit 2
   fi
 fi

@@ -110,14 +110,17 @@ def block_until_download_complete(
     if text.startswith(_COMPLETE):
         return status(where)
     if text.startswith(_FAILED):
-        named = [p.strip() for p in text[len(_FAILED):].split(",") if p.strip()]
-        failures = {p: "failed" for p in named}
+        # status.json names each failed file with its reason; the wait line ("failed: PATH (why), ...")
+        # cannot be split safely, since a reason may hold commas itself.
+        failures = {}
         try:
             for f in status(where).get("fileStatus", []):
                 if "error" in f:
                     failures[f["path"]] = f["error"]
         except (OSError, ValueError):
-            pass  # the wait file's names are enough to go on
+            pass
+        if not failures:
+            failures = {text[len(_FAILED):].strip(): "failed"}  # no file named: the mount as a whole (a full store)
         raise DownloadFailedError(where, failures)
     raise WeightfsError("unexpected answer from {}: {!r}".format(wait_file, text))
 

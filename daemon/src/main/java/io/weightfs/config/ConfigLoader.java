@@ -51,6 +51,14 @@ public final class ConfigLoader {
     private static final List<String> WEIGHTS_KEYS = List.of(
             "source", "mount_location", "allow_patterns", "ignore_patterns", "auth_secret_name");
 
+    private static final List<String> WEIGHTFS_KEYS = List.of("shared_cache", "namespace", "hf_cache", "metrics");
+
+    /**
+     * The Hugging Face cache view's folder for {@code hf_cache: true}: {@code hub}, because
+     * huggingface_hub's cache is {@code $HF_HOME/hub}, so {@code HF_HOME=<mount>} finds it.
+     */
+    public static final String DEFAULT_HF_CACHE = "hub";
+
     /** The revision huggingface_hub uses when none is given. */
     static final String DEFAULT_REVISION = "main";
 
@@ -113,6 +121,23 @@ public final class ConfigLoader {
         } catch (YamlEngineException e) {
             throw new ConfigException(file, List.of(file + ": not valid YAML: " + e.getMessage()));
         }
+    }
+
+    /**
+     * The config with the Hugging Face cache view at {@code folder} ({@code --hf-cache}, which wins over
+     * the config's {@code hf_cache}), checked by the same rules; the problems name the option.
+     *
+     * @throws ConfigException if the folder cannot be the cache view's
+     */
+    public static WeightsConfig withHfCache(WeightsConfig config, String folder, ConfigOptions options) throws ConfigException {
+        Validation v = new Validation(config.file(), options);
+        Where where = new Where("--hf-cache", Where.COMMAND_LINE);
+        Optional<String> root = v.hfCache(folder, where, "--hf-cache");
+        root.ifPresent(r -> v.checkHfCacheApart(where, "--hf-cache", r, config.entries()));
+        if (!v.problems.isEmpty() || root.isEmpty()) {
+            throw new ConfigException(config.file(), v.problems.isEmpty() ? List.of("--hf-cache: no folder given") : v.problems);
+        }
+        return config.withHfCache(root);
     }
 
     /** {@code config.yaml: line 4, column 7: <problem> (<context> at line 2, column 1)}, 1-based. */
@@ -325,49 +350,131 @@ public final class ConfigLoader {
                 }
             }
             checkFoldersDisjoint();
-            java.util.Optional<WeightsConfig.SharedCache> shared = weightfsSection(top.get(WEIGHTFS));
+            WeightfsSection section = weightfsSection(top.get(WEIGHTFS));
+            List<RepoEntry> entries = new ArrayList<>(drafts.size());
+            for (Draft d : drafts) {
+                if (d.folder != null) {
+                    entries.add(new RepoEntry(d.where.index, d.where.section, d.repoId == null ? "?" : d.repoId, d.revision,
+                            d.folder, d.allow, d.ignore, d.secretName, d.type));
+                }
+            }
+            section.hfCache().ifPresent(h -> checkHfCacheApart(new Where(WEIGHTFS, Where.SECTION), "hf_cache", h, entries));
             if (!problems.isEmpty()) {
                 throw new ConfigException(file, problems);
             }
             warnings.forEach(LOG::warn);
-            List<RepoEntry> entries = new ArrayList<>(drafts.size());
-            for (Draft d : drafts) {
-                entries.add(new RepoEntry(d.where.index, d.where.section, d.repoId, d.revision, d.folder,
-                        d.allow, d.ignore, d.secretName, d.type));
-            }
-            return new WeightsConfig(file, entries, shared);
+            return new WeightsConfig(file, entries, section.sharedCache(), section.hfCache(), section.metrics());
         }
 
-        /** The optional {@code weightfs:} section: {@code shared_cache} and {@code namespace}, both or neither. */
-        private java.util.Optional<WeightsConfig.SharedCache> weightfsSection(Object value) {
+        /**
+         * The optional {@code weightfs:} section: {@code shared_cache} and {@code namespace} (both or
+         * neither), {@code hf_cache} (a folder of the mount, or {@code true} for {@value #DEFAULT_HF_CACHE}),
+         * {@code metrics} ({@code ADDR:PORT}). Entries' folders must be known: {@code hf_cache} may not
+         * share or nest with one.
+         */
+        private WeightfsSection weightfsSection(Object value) {
+            WeightfsSection none = new WeightfsSection(Optional.empty(), Optional.empty(), Optional.empty());
             if (value == null) {
-                return java.util.Optional.empty();
+                return none;
             }
             if (!(value instanceof Map<?, ?> map)) {
-                problems.add(file + ": " + WEIGHTFS + " must be a map (shared_cache:, namespace:), got " + typeName(value));
-                return java.util.Optional.empty();
+                problems.add(file + ": " + WEIGHTFS + " must be a map (" + String.join(", ", WEIGHTFS_KEYS) + "), got " + typeName(value));
+                return none;
             }
             for (Object k : map.keySet()) {
-                if (!"shared_cache".equals(k) && !"namespace".equals(k)) {
-                    problems.add(file + ": " + WEIGHTFS + ": unknown key " + quoted(String.valueOf(k))
-                            + "; allowed keys are: shared_cache, namespace");
+                if (!(k instanceof String name) || !WEIGHTFS_KEYS.contains(name)) {
+                    String key = String.valueOf(k);
+                    String suggestion = closest(key, WEIGHTFS_KEYS).map(c -> " (did you mean '" + c + "'?)").orElse("");
+                    problems.add(file + ": " + WEIGHTFS + ": unknown key " + quoted(key) + suggestion
+                            + "; allowed keys are: " + String.join(", ", WEIGHTFS_KEYS));
                 }
             }
+            return new WeightfsSection(sharedCache(map), hfCache(map.get("hf_cache"), new Where(WEIGHTFS, Where.SECTION), "hf_cache"),
+                    metrics(map.get("metrics")));
+        }
+
+        private Optional<WeightsConfig.SharedCache> sharedCache(Map<?, ?> map) {
             Object dir = map.get("shared_cache");
             Object ns = map.get("namespace");
             if (dir == null && ns == null) {
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
             if (!(dir instanceof String d) || d.isBlank() || !(ns instanceof String n) || n.isBlank()) {
                 problems.add(file + ": " + WEIGHTFS + ": shared_cache (a directory) and namespace (your organisation) go together:"
                         + " give both as strings, or neither");
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
             if (!n.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
                 problems.add(file + ": " + WEIGHTFS + ": namespace " + quoted(n) + " must be letters, digits, '.', '_' or '-'");
-                return java.util.Optional.empty();
+                return Optional.empty();
             }
-            return java.util.Optional.of(new WeightsConfig.SharedCache(Path.of(d), n));
+            return Optional.of(new WeightsConfig.SharedCache(Path.of(d), n));
+        }
+
+        /**
+         * {@code hf_cache}: a folder of the mount ({@code hub}, {@code hf/hub}, or absolute under a mount
+         * root), {@code true} for {@value #DEFAULT_HF_CACHE}, {@code false} or absent for none.
+         */
+        private Optional<String> hfCache(Object value, Where where, String key) {
+            if (value == null || Boolean.FALSE.equals(value)) {
+                return Optional.empty();
+            }
+            if (Boolean.TRUE.equals(value)) {
+                value = DEFAULT_HF_CACHE;
+            }
+            if (!(value instanceof String raw)) {
+                problem(where, key + " must be a folder of the mount (e.g. hf_cache: " + DEFAULT_HF_CACHE
+                        + ") or true, got " + typeName(value));
+                return Optional.empty();
+            }
+            if (!raw.isBlank() && raw.indexOf('\0') < 0 && isMountRootItself(raw)) {
+                problem(where, key + " " + quoted(raw) + " is the mount point itself: name a folder for the Hugging Face cache,"
+                        + " e.g. hf_cache: " + DEFAULT_HF_CACHE + " (then HF_HUB_CACHE=<mount>/" + DEFAULT_HF_CACHE
+                        + ", or HF_HOME=<mount>)");
+                return Optional.empty();
+            }
+            return Optional.ofNullable(folder(where, key, raw, true));
+        }
+
+        private boolean isMountRootItself(String raw) {
+            Path p = Path.of(raw).normalize();
+            return raw.startsWith("/") ? options.mountRoots().contains(p) : p.toString().isEmpty();
+        }
+
+        /** {@code metrics: ADDR:PORT}. */
+        private Optional<MetricsAddress> metrics(Object value) {
+            if (value == null) {
+                return Optional.empty();
+            }
+            if (!(value instanceof String text)) {
+                problems.add(file + ": " + WEIGHTFS + ": metrics must be ADDR:PORT (e.g. metrics: 127.0.0.1:9400, or"
+                        + " metrics: \":9400\" for every interface), got " + typeName(value));
+                return Optional.empty();
+            }
+            Optional<String> problem = MetricsAddress.problem(text);
+            if (problem.isPresent()) {
+                problems.add(file + ": " + WEIGHTFS + ": metrics " + problem.get());
+                return Optional.empty();
+            }
+            return Optional.of(MetricsAddress.parse(text));
+        }
+
+        /** An {@code hf_cache} folder may not be an entry's folder, nor lie inside one, nor hold one. */
+        private void checkHfCacheApart(Where where, String key, String hfCache, List<RepoEntry> entries) {
+            String a = hfCache;
+            for (RepoEntry e : entries) {
+                String b = e.folder();
+                if (a.equals(b)) {
+                    problem(where, key + " folder '" + a + "' is also the folder of " + e.label()
+                            + ": the Hugging Face cache view needs a folder of its own");
+                } else if (a.startsWith(b + "/")) {
+                    problem(where, key + " folder '" + a + "' lies inside folder '" + b + "' of " + e.label()
+                            + ": the Hugging Face cache view needs a folder of its own");
+                } else if (b.startsWith(a + "/")) {
+                    problem(where, key + " folder '" + a + "' contains folder '" + b + "' of " + e.label()
+                            + ": the Hugging Face cache view needs a folder of its own");
+                }
+            }
         }
 
         /** The section's entries; empty if absent or null; null (after reporting) if not a list. */
@@ -706,12 +813,26 @@ public final class ConfigLoader {
         }
 
         private String prefix(Where where) {
-            return file + ": " + where.section + "[" + where.index + "]: ";
+            return switch (where.index) {
+                case Where.COMMAND_LINE -> "";
+                case Where.SECTION -> file + ": " + where.section + ": ";
+                default -> file + ": " + where.section + "[" + where.index + "]: ";
+            };
         }
     }
 
-    /** How a problem names an entry's place in the file. */
-    private record Where(String section, int index) {}
+    /**
+     * How a problem names its place: an entry of a section ({@code index >= 0}), a section as a whole
+     * ({@link #SECTION}), or a command-line option ({@link #COMMAND_LINE}: the option names itself).
+     */
+    private record Where(String section, int index) {
+        static final int SECTION = -1;
+        static final int COMMAND_LINE = -2;
+    }
+
+    /** What the {@code weightfs:} section says. */
+    private record WeightfsSection(Optional<WeightsConfig.SharedCache> sharedCache, Optional<String> hfCache,
+            Optional<MetricsAddress> metrics) {}
 
     /** An entry as far as it was understood; {@code folder} is null where it was not valid. */
     private record Draft(Where where, String repoId, String revision, String folder,

@@ -3,22 +3,38 @@ package io.weightfs.config;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A validated, immutable config: the repos to serve, in file order ({@code model_cache} entries
- * first, then {@code weights}).
+ * first, then {@code weights}), and the {@code weightfs:} section's settings.
  *
  * @param file where it was read from (for messages); may be a placeholder for configs built in code
+ * @param hfCache the folder of the mount where the repos also appear in huggingface_hub's cache
+ *     layout ({@code hf_cache:}), normalised like an entry's folder and apart from every entry's
+ * @param metrics where the mount serves Prometheus metrics ({@code metrics:})
  */
-public record WeightsConfig(Path file, List<RepoEntry> entries, java.util.Optional<SharedCache> sharedCache) {
+public record WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedCache> sharedCache, Optional<String> hfCache,
+        Optional<MetricsAddress> metrics) {
     public WeightsConfig {
         Objects.requireNonNull(file, "file");
         entries = List.copyOf(entries);
         Objects.requireNonNull(sharedCache, "sharedCache");
+        Objects.requireNonNull(hfCache, "hfCache");
+        Objects.requireNonNull(metrics, "metrics");
+    }
+
+    public WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedCache> sharedCache) {
+        this(file, entries, sharedCache, Optional.empty(), Optional.empty());
     }
 
     public WeightsConfig(Path file, List<RepoEntry> entries) {
-        this(file, entries, java.util.Optional.empty());
+        this(file, entries, Optional.empty());
+    }
+
+    /** The same config with the cache view at {@code folder} (already validated: see ConfigLoader.withHfCache). */
+    WeightsConfig withHfCache(Optional<String> folder) {
+        return new WeightsConfig(file, entries, sharedCache, folder, metrics);
     }
 
     /**

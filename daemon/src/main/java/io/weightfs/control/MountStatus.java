@@ -60,41 +60,105 @@ public final class MountStatus implements ControlFiles {
         return prefetcher.failure(hash);
     }
 
+    /** One file as the status sees it now. */
+    private record FileState(WeightFs.MountedFile file, long present, boolean verified, Optional<String> failure) {}
+
+    private List<FileState> fileStates(Map<ContentHash, String> servedWrong) {
+        List<FileState> out = new ArrayList<>(files.size());
+        for (WeightFs.MountedFile f : files) {
+            ContentHash hash = f.file().file().hash();
+            Optional<Blob> blob = store.openedBlob(hash);
+            boolean verified = blob.map(Blob::isVerified).orElse(false);
+            long present = verified ? f.file().size() : blob.map(Blob::presentBytes).orElse(0L);
+            out.add(new FileState(f, present, verified, failure(hash, servedWrong)));
+        }
+        return out;
+    }
+
+    /**
+     * Where the mount stands: the status file's totals, and what the metrics' gauges show.
+     *
+     * @param blobs the mount's distinct contents (two files with the same content are one blob)
+     * @param state {@code filling}, {@code stalled} (the store has had no room for a while),
+     *     {@code complete} or {@code failed}
+     */
+    public record Summary(int files, int filesVerified, int filesFailed, long bytes, long bytesPresent, long bytesVerified,
+            int blobs, int blobsVerified, int blobsFailed, String state) {}
+
+    /** The totals now (walks every file once). */
+    public Summary summary() {
+        return summary(fileStates(reader.servedWrong()));
+    }
+
+    private Summary summary(List<FileState> states) {
+        int verified = 0;
+        int failedFiles = 0;
+        long bytes = 0;
+        long present = 0;
+        long verifiedBytes = 0;
+        // Per blob: failed (a file of it failed) over verified over incomplete.
+        Map<ContentHash, Integer> blobState = new java.util.HashMap<>();
+        for (FileState f : states) {
+            long size = f.file().file().size();
+            bytes += size;
+            present += f.present();
+            blobState.merge(f.file().file().file().hash(), f.failure().isPresent() ? 2 : f.verified() ? 1 : 0, Math::max);
+            if (f.verified()) {
+                verified++;
+                verifiedBytes += size;
+            }
+            if (f.failure().isPresent()) {
+                failedFiles++;
+            }
+        }
+        int blobsVerified = (int) blobState.values().stream().filter(v -> v == 1).count();
+        int blobsFailed = (int) blobState.values().stream().filter(v -> v == 2).count();
+        boolean done = prefetcher.completion().isDone();
+        String state = done ? (failedFiles == 0 ? "complete" : "failed") : stalled() != null ? "stalled" : "filling";
+        return new Summary(states.size(), verified, failedFiles, bytes, present, verifiedBytes, blobState.size(), blobsVerified,
+                blobsFailed, state);
+    }
+
+    /** Bytes by where they came from: {@code node} (read from the node store), {@code shared}, {@code hub}. */
+    public Map<String, Long> bytesBySource() {
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        out.put("node", reader.bytesFromStore());
+        if (tiered.isEmpty()) {
+            long all = 0;
+            for (BlockFetcher.Priority p : BlockFetcher.Priority.values()) {
+                all += fetcher.bytesFetched(p);
+            }
+            out.put("shared", 0L);
+            out.put("hub", all);
+        } else {
+            out.put("shared", tiered.get().bytesFrom("shared"));
+            out.put("hub", tiered.get().bytesFrom("hub"));
+        }
+        return out;
+    }
+
     @Override
     public String statusJson() {
         Map<ContentHash, String> servedWrong = reader.servedWrong();
+        List<FileState> states = fileStates(servedWrong);
+        Summary summary = summary(states);
         JsonObject o = new JsonObject();
-        long bytesPresent = 0;
-        long bytesVerified = 0;
-        long bytes = 0;
-        int filesVerified = 0;
         JsonArray fileStatus = new JsonArray();
         JsonArray failed = new JsonArray();
-        for (WeightFs.MountedFile f : files) {
-            ContentHash hash = f.file().file().hash();
-            long size = f.file().size();
-            Optional<Blob> blob = store.openedBlob(hash);
-            boolean verified = blob.map(Blob::isVerified).orElse(false);
-            long present = verified ? size : blob.map(Blob::presentBytes).orElse(0L);
-            Optional<String> failure = failure(hash, servedWrong);
+        for (FileState st : states) {
+            WeightFs.MountedFile f = st.file();
             JsonObject fo = new JsonObject();
             fo.addProperty("path", f.mountPath());
             fo.addProperty("repo", f.file().repoId());
-            fo.addProperty("size", size);
-            fo.addProperty("present", present);
-            fo.addProperty("verified", verified);
-            fo.addProperty("hash", hash.toString());
-            failure.ifPresent(w -> {
+            fo.addProperty("size", f.file().size());
+            fo.addProperty("present", st.present());
+            fo.addProperty("verified", st.verified());
+            fo.addProperty("hash", f.file().file().hash().toString());
+            st.failure().ifPresent(w -> {
                 fo.addProperty("error", io.weightfs.config.Redactor.redact(w)); // errors quote server text
                 failed.add(f.mountPath());
             });
             fileStatus.add(fo);
-            bytes += size;
-            bytesPresent += present;
-            if (verified) {
-                bytesVerified += size;
-                filesVerified++;
-            }
         }
         boolean done = prefetcher.completion().isDone();
         long doneAt = prefetcher.doneAtMillis();
@@ -103,15 +167,15 @@ public final class MountStatus implements ControlFiles {
         o.addProperty("complete", done && failed.isEmpty());
         o.addProperty("done", done);
         String stalled = stalled();
-        o.addProperty("state", done ? (failed.isEmpty() ? "complete" : "failed") : stalled != null ? "stalled" : "filling");
+        o.addProperty("state", summary.state());
         if (stalled != null) {
             o.addProperty("stalled", stalled);
         }
-        o.addProperty("files", files.size());
-        o.addProperty("filesVerified", filesVerified);
-        o.addProperty("bytes", bytes);
-        o.addProperty("bytesPresent", bytesPresent);
-        o.addProperty("bytesVerified", bytesVerified);
+        o.addProperty("files", summary.files());
+        o.addProperty("filesVerified", summary.filesVerified());
+        o.addProperty("bytes", summary.bytes());
+        o.addProperty("bytesPresent", summary.bytesPresent());
+        o.addProperty("bytesVerified", summary.bytesVerified());
         o.addProperty("bytesFetched", fetcher.bytesFetched());
         o.addProperty("elapsedMillis", elapsed);
         o.addProperty("averageRate", fetcher.bytesFetched() * 1000 / elapsed);
@@ -121,16 +185,12 @@ public final class MountStatus implements ControlFiles {
             o.addProperty("problemForMillis", store.spaceProblemMillis());
         }
         JsonObject sources = new JsonObject();
-        if (tiered.isEmpty()) {
-            long all = 0;
-            for (BlockFetcher.Priority p : BlockFetcher.Priority.values()) {
-                all += fetcher.bytesFetched(p);
+        // "shared" only with a shared tier, as before; "node" is what programs read from the node store.
+        bytesBySource().forEach((k, v) -> {
+            if (!k.equals("shared") || tiered.isPresent()) {
+                sources.addProperty(k, v);
             }
-            sources.addProperty("hub", all);
-        } else {
-            sources.addProperty("shared", tiered.get().bytesFrom("shared"));
-            sources.addProperty("hub", tiered.get().bytesFrom("hub"));
-        }
+        });
         o.add("bytesBySource", sources);
         JsonObject byClass = new JsonObject();
         for (BlockFetcher.Priority p : BlockFetcher.Priority.values()) {

@@ -147,6 +147,8 @@ public final class BlockFetcher implements AutoCloseable {
     private final AtomicLong runsCut = new AtomicLong();
     private final List<Thread> workers = new ArrayList<>();
     private volatile java.util.function.LongConsumer delivered = n -> {};
+    /** Told each request's time to its first byte, in nanoseconds, with its class (the metrics' latency histogram). */
+    private volatile java.util.function.ObjLongConsumer<Priority> firstByte = (p, nanos) -> {};
     private volatile boolean closed;
 
     private record BlockId(ContentHash hash, int block) {}
@@ -281,6 +283,11 @@ public final class BlockFetcher implements AutoCloseable {
 
     public Source source() {
         return source;
+    }
+
+    /** Tells {@code observer} how long each request to the source took to deliver its first byte (for metrics). */
+    public void onFirstByte(java.util.function.ObjLongConsumer<Priority> observer) {
+        this.firstByte = observer;
     }
 
     /**
@@ -584,7 +591,10 @@ public final class BlockFetcher implements AutoCloseable {
         long start = writer.position();
         requests.incrementAndGet();
         long lastRefresh = System.nanoTime();
+        // Time to the first byte: the open and the reads until one delivers, not the gate's pauses between them.
+        boolean waitingForFirstByte = true;
         try (ByteStream stream = source.open(first.file, start, endByte - start, Deadline.NONE)) {
+            long firstByteNanos = System.nanoTime() - lastRefresh;
             while (!closed) {
                 long now = System.nanoTime();
                 if (now - lastRefresh > CLAIM_REFRESH_NANOS) {
@@ -608,7 +618,14 @@ public final class BlockFetcher implements AutoCloseable {
                 }
                 buf.clear();
                 buf.limit((int) Math.min(buf.capacity(), limit - writer.position()));
+                long readStart = System.nanoTime();
                 int n = stream.read(buf);
+                if (waitingForFirstByte && n > 0) {
+                    waitingForFirstByte = false;
+                    firstByte.accept(run.priority(), firstByteNanos + System.nanoTime() - readStart);
+                } else if (waitingForFirstByte) {
+                    firstByteNanos += System.nanoTime() - readStart;
+                }
                 if (n < 0) {
                     throw new IOException("the source ended the range of " + first.file.describe() + " at byte " + writer.position());
                 }

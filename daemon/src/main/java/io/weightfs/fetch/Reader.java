@@ -145,6 +145,9 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
     private final AtomicLong readThroughs = new AtomicLong();
     private final AtomicLong timeouts = new AtomicLong();
     private final AtomicLong directForSpace = new AtomicLong();
+    private final AtomicLong bytesFromStore = new AtomicLong();
+    /** Told how long each wait for bytes took, in nanoseconds (the metrics' foreground-wait histogram). */
+    private volatile java.util.function.LongConsumer waitObserver = nanos -> {};
     private final Map<ContentHash, Boolean> timeoutLogged = new ConcurrentHashMap<>();
 
     /**
@@ -284,6 +287,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                 }
                 int n = blob.read(dst, offset);
                 if (blob.generation() == gen) {
+                    bytesFromStore.addAndGet(n);
                     if (unverified && !blob.isVerified()) {
                         served.record(hash, offset, dst.duplicate().flip().position(startPos));
                         f.servedAtDiscards = f.servedAtDiscards < 0 ? discards(hash) : f.servedAtDiscards;
@@ -469,6 +473,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
             foregroundWaits.incrementAndGet();
             // A random read pauses the fill while it waits; a sequential stream does not: the fill
             // runs in the order streams read, so pausing it would only slow the stream down.
+            long waitStart = System.nanoTime();
             try (var waiting = sequential ? ForegroundGate.Waiting.NONE : fetcher.foregroundWaiting()) {
                 await(bytes, file, offset, wait);
                 return true;
@@ -483,6 +488,8 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                     LOG.warn("read of {} at {} failed: {}", describe(file), offset, message);
                     throw new FetchException(FetchException.Kind.IO, describe(file) + ": " + message, cause);
                 }
+            } finally {
+                waitObserver.accept(System.nanoTime() - waitStart);
             }
         }
     }
@@ -623,6 +630,16 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
     /** Reads that failed because their bytes did not arrive within the deadline. */
     public long timeouts() {
         return timeouts.get();
+    }
+
+    /** Bytes of reads served from the node store (not counting those fetched for the read straight from the source). */
+    public long bytesFromStore() {
+        return bytesFromStore.get();
+    }
+
+    /** Tells {@code observer} how long each wait of a read for its bytes took, in nanoseconds (for metrics). */
+    public void onForegroundWait(java.util.function.LongConsumer observer) {
+        this.waitObserver = observer;
     }
 
     /** Reads served straight from the source because the store was full. */

@@ -59,11 +59,23 @@ public final class WeightFs implements FsOps, AutoCloseable {
      */
     public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, Reader reader,
             java.util.function.Function<List<MountedFile>, ControlFiles> control, int blockSize, Clock clock) {
-        this.tree = FsTree.build(entries, mtimes, clock.millis());
+        this(entries, mtimes, reader, control, blockSize, clock, java.util.Optional.empty());
+    }
+
+    /**
+     * @param hfCache the folder of the mount where the repos also appear in huggingface_hub's cache
+     *     layout (validated by the config); empty for none
+     */
+    public WeightFs(List<ResolvedEntry> entries, ToLongFunction<ResolvedEntry> mtimes, Reader reader,
+            java.util.function.Function<List<MountedFile>, ControlFiles> control, int blockSize, Clock clock,
+            java.util.Optional<String> hfCache) {
+        this.tree = FsTree.build(entries, mtimes, clock.millis(), hfCache);
         this.reader = reader;
         this.blockSize = blockSize;
-        for (FsTree.FileNode f : tree.files()) {
-            pathsByHash.computeIfAbsent(f.file().file().hash(), h -> new ArrayList<>()).add(f.mountPath());
+        for (List<FsTree.FileNode> nodes : List.of(tree.files(), tree.views())) {
+            for (FsTree.FileNode f : nodes) {
+                pathsByHash.computeIfAbsent(f.file().file().hash(), h -> new ArrayList<>()).add(f.mountPath());
+            }
         }
         reader.onDiscard(h -> pathsByHash.getOrDefault(h, List.of()).forEach(p -> invalidator.accept(p)));
         this.control = control.apply(files());
@@ -98,6 +110,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
             case FsTree.FileNode f -> new Attr(f.inode(), false, f.file().size(), f.mtimeMillis(), FILE_MODE, 1);
             // Size 0: control files are read with direct I/O, their length is known only when rendered.
             case FsTree.ControlNode c -> new Attr(c.inode(), false, 0, c.mtimeMillis(), FILE_MODE, 1);
+            case FsTree.StaticNode s -> new Attr(s.inode(), false, s.content().length, s.mtimeMillis(), FILE_MODE, 1);
         };
     }
 
@@ -127,6 +140,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
                     reader.isVerified(f.file()));
             case FsTree.ControlNode c -> new Handle(n, c.name().equals(FsTree.STATUS_FILE)
                     ? control.statusJson().getBytes(StandardCharsets.UTF_8) : null, null, null, false);
+            case FsTree.StaticNode s -> new Handle(n, s.content(), null, null, true);
             case FsTree.Dir d -> throw new FsException(FsException.Kind.IS_A_DIRECTORY, path);
         };
         long h = nextHandle.getAndIncrement();
@@ -172,6 +186,7 @@ public final class WeightFs implements FsOps, AutoCloseable {
         return switch (h.node()) {
             case FsTree.FileNode f -> readFile(f, h, dst, offset, interrupt);
             case FsTree.ControlNode c -> readControl(h, dst, offset, interrupt);
+            case FsTree.StaticNode s -> readControl(h, dst, offset, interrupt); // rendered at build: never waits
             case FsTree.Dir d -> throw new FsException(FsException.Kind.IS_A_DIRECTORY, "directory");
         };
     }

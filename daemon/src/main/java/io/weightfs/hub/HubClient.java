@@ -226,6 +226,7 @@ public final class HubClient implements AutoCloseable {
     private final BulkClient bulk;
     private final ConcurrentHashMap<String, CompletableFuture<DownloadUrl>> downloadUrls = new ConcurrentHashMap<>();
     private final String userAgent;
+    private final RetryCounts retryCounts = new RetryCounts();
 
     public HubClient(Options options) {
         this.options = options;
@@ -250,6 +251,11 @@ public final class HubClient implements AutoCloseable {
 
     public String endpoint() {
         return options.endpoint();
+    }
+
+    /** Every retry this client made, by the status it followed (for metrics). */
+    public RetryCounts retryCounts() {
+        return retryCounts;
     }
 
     /**
@@ -401,7 +407,7 @@ public final class HubClient implements AutoCloseable {
             this.pos = offset;
             this.end = end;
             this.deadline = deadline;
-            this.retrier = new Retrier(options.retry(), options.sleeper(), deadline, "downloading " + file.describe());
+            this.retrier = new Retrier(options.retry(), options.sleeper(), deadline, "downloading " + file.describe(), retryCounts);
         }
 
         @Override
@@ -648,7 +654,7 @@ public final class HubClient implements AutoCloseable {
                 .addEncodedPathSegment(encodeAll(file.commit()))
                 .addPathSegments(file.path())
                 .build();
-        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "resolving " + file.describe());
+        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "resolving " + file.describe(), retryCounts);
         while (true) {
             checkOffline(file.describe());
             try {
@@ -736,7 +742,7 @@ public final class HubClient implements AutoCloseable {
     }
 
     private Page getJsonPage(HttpUrl url, Optional<Token> token, String repoId, String what) throws IOException {
-        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "fetching " + what);
+        Retrier retrier = new Retrier(options.retry(), options.sleeper(), Deadline.NONE, "fetching " + what, retryCounts);
         while (true) {
             checkOffline(what);
             Request.Builder rb = new Request.Builder().url(url).header("Accept", "application/json");

@@ -35,13 +35,16 @@ final class Retrier {
     private final Sleeper sleeper;
     private final Deadline deadline;
     private final String what;
+    private final RetryCounts counts;
     private int failures;
 
-    Retrier(RetryPolicy policy, Sleeper sleeper, Deadline deadline, String what) {
+    /** @param counts where each retry is counted, by the status it follows (the client's, for metrics) */
+    Retrier(RetryPolicy policy, Sleeper sleeper, Deadline deadline, String what, RetryCounts counts) {
         this.policy = policy;
         this.sleeper = sleeper;
         this.deadline = deadline;
         this.what = what;
+        this.counts = counts;
     }
 
     /**
@@ -59,6 +62,7 @@ final class Retrier {
         }
         if (progressed && !slow) {
             LOG.debug("resuming {} after: {}", what, e.toString());
+            counts.retried(e);
             failures = 0;
             return;
         }
@@ -81,6 +85,7 @@ final class Retrier {
                     + d.toSeconds() + " s (after: " + e.getMessage() + "), " + limit + "; not waiting", d, e);
         }
         LOG.debug("retry {} of {} in {} ms after: {}", failures, what, d.toMillis(), e.toString());
+        counts.retried(e);
         try {
             sleeper.sleep(d);
         } catch (InterruptedException ie) {

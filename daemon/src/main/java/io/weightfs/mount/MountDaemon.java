@@ -10,6 +10,7 @@ import io.weightfs.fetch.ProfileStore;
 import io.weightfs.fetch.PrefetchOrder;
 import io.weightfs.fetch.Prefetcher;
 import io.weightfs.fetch.Reader;
+import io.weightfs.control.MountMetrics;
 import io.weightfs.control.MountStatus;
 import io.weightfs.fs.PendingFs;
 import io.weightfs.fs.WeightFs;
@@ -60,11 +61,27 @@ public final class MountDaemon implements AutoCloseable {
      *     to once blobs are verified, and a second place for manifests and profiles
      */
     public record Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
-            boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader) {
+            boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader, Ecosystem ecosystem) {
+        public Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
+                boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader) {
+            this(mountpoint, storeDir, store, fetcher, mount, prefetch, profiles, shared, reader, Ecosystem.NONE);
+        }
+
         public Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
                 boolean prefetch, boolean profiles, Optional<SharedTier> shared) {
             this(mountpoint, storeDir, store, fetcher, mount, prefetch, profiles, shared, Reader.Options.DEFAULTS);
         }
+    }
+
+    /**
+     * How the mount plugs into the tools around it.
+     *
+     * @param hfCache the folder of the mount where the repos also appear in huggingface_hub's cache
+     *     layout (validated by the config)
+     * @param metrics where to serve Prometheus metrics
+     */
+    public record Ecosystem(Optional<String> hfCache, Optional<io.weightfs.config.MetricsAddress> metrics) {
+        public static final Ecosystem NONE = new Ecosystem(Optional.empty(), Optional.empty());
     }
 
     private final BlockStore store;
@@ -89,10 +106,13 @@ public final class MountDaemon implements AutoCloseable {
     private static final Duration WATCH_INTERVAL = Duration.ofMillis(250);
 
     private final MountStatus status;
+    private final Optional<MountMetrics> metrics;
 
     private MountDaemon(BlockStore store, BlockFetcher fetcher, Prefetcher prefetcher, WeightFs fs, MountedFs mounted,
-            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher, Optional<SharedTier> shared, MountStatus status) {
+            List<ResolvedEntry> entries, AccessRecorder recorder, Publisher publisher, Optional<SharedTier> shared, MountStatus status,
+            Optional<MountMetrics> metrics) {
         this.status = status;
+        this.metrics = metrics;
         this.shared = shared;
         this.recorder = recorder;
         this.publisher = publisher;
@@ -139,6 +159,19 @@ public final class MountDaemon implements AutoCloseable {
 
     /** Resolves, mounts and starts the fill. Throws, having cleaned up, if any step fails. */
     public static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options) throws IOException {
+        // First, so that an address in use fails the start before anything is mounted.
+        Optional<MountMetrics> metrics = options.ecosystem().metrics().isEmpty() ? Optional.empty()
+                : Optional.of(MountMetrics.listen(options.ecosystem().metrics().get()));
+        try {
+            return start(config, hub, tokens, options, metrics);
+        } catch (IOException | RuntimeException e) {
+            metrics.ifPresent(MountMetrics::close);
+            throw e;
+        }
+    }
+
+    private static MountDaemon start(WeightsConfig config, HubClient hub, TokenResolver tokens, Options options,
+            Optional<MountMetrics> metrics) throws IOException {
         BlockStore store = BlockStore.open(options.storeDir(), options.store());
         // The FUSE mount takes a few hundred milliseconds of libfuse and kernel work: it is set up
         // while the manifests are resolved (network), and answers once the tree is built.
@@ -223,7 +256,8 @@ public final class MountDaemon implements AutoCloseable {
             fs = new WeightFs(entries,
                     r -> manifests.pinnedAt(r.manifest().repoId(), r.manifest().commit()).map(java.time.Instant::toEpochMilli).orElse(now),
                     reader, files -> status[0] = new MountStatus(files, st, bf, pf, rd, tier, Clock.systemUTC()),
-                    options.store().blockSize(), Clock.systemUTC());
+                    options.store().blockSize(), Clock.systemUTC(), options.ecosystem().hfCache());
+            metrics.ifPresent(m -> m.attach(status[0], st, bf, rd, tier, hub.retryCounts()));
             pending.ready(fs);
             MountedFs mounted = awaitMount(mounting);
             if (options.prefetch()) {
@@ -234,7 +268,8 @@ public final class MountDaemon implements AutoCloseable {
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
             LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
                     mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
-            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared(), status[0]);
+            return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared(), status[0],
+                    metrics);
         } catch (IOException | RuntimeException e) {
             abandon(pending, mounting, e);
             if (publisher != null) {
@@ -292,6 +327,11 @@ public final class MountDaemon implements AutoCloseable {
         return status.statusJson();
     }
 
+    /** Where the Prometheus metrics are served ({@code host:port}), if they are. */
+    public Optional<String> metricsAddress() {
+        return metrics.map(MountMetrics::url);
+    }
+
     /** Blocks until the mount goes away (someone ran {@code weightfs umount}, or {@link #close()}). */
     public void awaitUnmounted() throws InterruptedException {
         mounted.awaitUnmounted();
@@ -317,6 +357,7 @@ public final class MountDaemon implements AutoCloseable {
         }
         shared.ifPresent(SharedTier::close);
         closeQuietly(null, prefetcher, null, store);
+        metrics.ifPresent(MountMetrics::close);
     }
 
     private static void closeQuietly(WeightFs fs, Prefetcher prefetcher, BlockFetcher fetcher, BlockStore store) {

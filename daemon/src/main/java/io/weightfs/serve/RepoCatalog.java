@@ -2,6 +2,7 @@ package io.weightfs.serve;
 
 import io.weightfs.config.RepoType;
 import io.weightfs.manifest.ContentHash;
+import io.weightfs.manifest.LfsPointer;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemLoopException;

@@ -634,4 +634,73 @@ class ConfigLoaderTest {
         assertContains(onlyProblem("weights:\n  - source: hf://datasets/a/b/c\n    mount_location: s\n"),
                 "repo id 'a/b/c' is malformed");
     }
+
+    // ---- the weightfs section: the Hugging Face cache view and metrics ----
+
+    private static String withSection(String section) {
+        return modelCache("org/m", "m") + "weightfs:\n" + section;
+    }
+
+    @Test
+    void hfCache_isAFolderOfTheMount_orTrueForHub() throws ConfigException {
+        assertEquals(Optional.of("hub"), parse(withSection("  hf_cache: hub\n")).hfCache());
+        assertEquals(Optional.of("hub"), parse(withSection("  hf_cache: true\n")).hfCache());
+        assertEquals(Optional.of("hf/hub"), parse(withSection("  hf_cache: ./hf//hub/\n")).hfCache());
+        assertEquals(Optional.of("hub"), parse(withSection("  hf_cache: /app/model_cache/hub\n")).hfCache());
+        assertEquals(Optional.empty(), parse(withSection("  hf_cache: false\n")).hfCache());
+        assertEquals(Optional.empty(), parse(modelCache("org/m", "m")).hfCache());
+    }
+
+    @Test
+    void aBadHfCache_isRefused_sayingWhyAndWhatToGive() {
+        assertContains(onlyProblem(withSection("  hf_cache: 3\n")), "config.yaml: weightfs: hf_cache must be a folder of the mount"
+                + " (e.g. hf_cache: hub) or true, got a number");
+        assertContains(onlyProblem(withSection("  hf_cache: .\n")), "weightfs: hf_cache '.' is the mount point itself");
+        assertContains(onlyProblem(withSection("  hf_cache: /app/model_cache\n")), "HF_HUB_CACHE=<mount>/hub, or HF_HOME=<mount>");
+        assertContains(onlyProblem(withSection("  hf_cache: ../up\n")), "weightfs: hf_cache '../up' escapes the mount point");
+        assertContains(onlyProblem(withSection("  hf_cache: .weightfs/hub\n")), "uses the reserved name '.weightfs'");
+        assertContains(onlyProblem(withSection("  hf_cache: /elsewhere/hub\n")), "is not under a mount root");
+    }
+
+    @Test
+    void anHfCacheThatSharesOrNestsWithAnEntrysFolder_isRefused_namingTheEntry() {
+        assertContains(onlyProblem(withSection("  hf_cache: m\n")),
+                "weightfs: hf_cache folder 'm' is also the folder of model_cache[0] (org/m)");
+        assertContains(onlyProblem(withSection("  hf_cache: m/hub\n")), "hf_cache folder 'm/hub' lies inside folder 'm'");
+        assertContains(onlyProblem("model_cache:\n  - repo_id: org/m\n    volume_folder: hub/m\nweightfs:\n  hf_cache: hub\n"),
+                "hf_cache folder 'hub' contains folder 'hub/m' of model_cache[0] (org/m)");
+    }
+
+    @Test
+    void hfCacheOnTheCommandLine_winsOverTheConfig_andItsProblemsNameTheOption() throws ConfigException {
+        WeightsConfig c = parse(withSection("  hf_cache: hub\n"));
+        assertEquals(Optional.of("cache/hub"), ConfigLoader.withHfCache(c, "cache/hub", OPTIONS).hfCache());
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.withHfCache(c, "m", OPTIONS));
+        assertEquals(List.of("--hf-cache folder 'm' is also the folder of model_cache[0] (org/m): the Hugging Face cache view needs"
+                + " a folder of its own"), e.problems());
+        assertThrows(ConfigException.class, () -> ConfigLoader.withHfCache(c, "..", OPTIONS));
+    }
+
+    @Test
+    void metrics_isAddrColonPort() throws ConfigException {
+        assertEquals(Optional.of(new MetricsAddress("127.0.0.1", 9400)), parse(withSection("  metrics: 127.0.0.1:9400\n")).metrics());
+        assertEquals(Optional.of(new MetricsAddress("::1", 0)), parse(withSection("  metrics: \"[::1]:0\"\n")).metrics());
+        assertEquals(Optional.of(new MetricsAddress("", 9400)), parse(withSection("  metrics: \":9400\"\n")).metrics());
+        assertEquals("0.0.0.0", MetricsAddress.parse(":9400").bindHost());
+        assertEquals("[::1]:9400", MetricsAddress.parse("[::1]:9400").toString());
+    }
+
+    @Test
+    void badMetricsAddresses_areRefused_withAnExample() {
+        assertContains(onlyProblem(withSection("  metrics: 9400\n")), "weightfs: metrics must be ADDR:PORT (e.g. metrics: 127.0.0.1:9400");
+        assertContains(onlyProblem(withSection("  metrics: localhost\n")), "metrics 'localhost' is not ADDR:PORT");
+        assertContains(onlyProblem(withSection("  metrics: 127.0.0.1:70000\n")), "port 70000 is not in 0-65535");
+        assertContains(onlyProblem(withSection("  metrics: \"http://x:1\"\n")), "is not ADDR:PORT");
+    }
+
+    @Test
+    void anUnknownWeightfsKey_isRefused_withTheKeyItMeant() {
+        assertContains(onlyProblem(withSection("  hf_cahce: hub\n")),
+                "weightfs: unknown key 'hf_cahce' (did you mean 'hf_cache'?); allowed keys are: shared_cache, namespace, hf_cache, metrics");
+    }
 }

@@ -109,6 +109,7 @@ class HubClientTest {
             assertArrayEquals(WEIGHTS.bytes(0, 1000), download(c, rf, 0, 1000));
             // 503 carries Retry-After: 1 -> 2 s; the 500 that follows backs off 2 x base with half jitter.
             assertEquals(List.of(Duration.ofSeconds(2), Duration.ofMillis(150)), sleeps);
+            assertEquals(java.util.Map.of("500", 1L, "503", 1L), c.retryCounts().byStatus(), "each retry counted by its status");
         }
     }
 

@@ -1,6 +1,9 @@
 package io.weightfs.cli;
 
 import io.weightfs.config.ConfigException;
+import io.weightfs.config.ConfigLoader;
+import io.weightfs.config.ConfigOptions;
+import io.weightfs.config.MetricsAddress;
 import io.weightfs.config.WeightsConfig;
 import io.weightfs.fetch.BlockFetcher;
 import io.weightfs.fuse.FuseBinding;
@@ -90,6 +93,17 @@ final class MountCommand implements Callable<Integer> {
             description = "Kernel readahead for the mount, set when running as root (default: ${DEFAULT-VALUE}).")
     int readAheadKb;
 
+    @Option(names = "--hf-cache", paramLabel = "FOLDER",
+            description = "Also show the repos in huggingface_hub's cache layout under MOUNTPOINT/FOLDER (e.g. hub): set"
+                    + " HF_HUB_CACHE=MOUNTPOINT/FOLDER (or HF_HOME=MOUNTPOINT for hub) and HF_HUB_OFFLINE=1. Wins over the"
+                    + " config's weightfs: hf_cache.")
+    String hfCache;
+
+    @Option(names = "--metrics", paramLabel = "ADDR:PORT",
+            description = "Serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9400; :PORT for every"
+                    + " interface; port 0 for a free one). Wins over the config's weightfs: metrics.")
+    String metrics;
+
     @Override
     public Integer call() throws Exception {
         Path mnt = mountpoint.toAbsolutePath().normalize();
@@ -99,6 +113,23 @@ final class MountCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             System.err.println("weightfs mount: bad config, nothing was mounted\n" + e.getMessage());
             return Main.EXIT_USAGE;
+        }
+        if (hfCache != null) {
+            try {
+                config = ConfigLoader.withHfCache(config, hfCache, ConfigOptions.forTarget(mnt));
+            } catch (ConfigException e) {
+                System.err.println("weightfs mount: bad --hf-cache, nothing was mounted\n" + e.getMessage());
+                return Main.EXIT_USAGE;
+            }
+        }
+        java.util.Optional<MetricsAddress> metricsAt = config.metrics();
+        if (metrics != null) {
+            java.util.Optional<String> problem = MetricsAddress.problem(metrics);
+            if (problem.isPresent()) {
+                System.err.println("weightfs mount: --metrics " + problem.get());
+                return Main.EXIT_USAGE;
+            }
+            metricsAt = java.util.Optional.of(MetricsAddress.parse(metrics));
         }
         if (!Files.isDirectory(mnt)) {
             System.err.println("weightfs mount: " + mnt + " is not a directory; create it first (mkdir -p " + mnt + ")");
@@ -147,7 +178,8 @@ final class MountCommand implements Callable<Integer> {
         try {
             daemon = MountDaemon.start(config, hub, common.tokens(),
                     new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile, shared,
-                            new io.weightfs.fetch.Reader.Options(readTimeout, verifyMode)));
+                            new io.weightfs.fetch.Reader.Options(readTimeout, verifyMode),
+                            new MountDaemon.Ecosystem(config.hfCache(), metricsAt)));
         } catch (ManifestResolver.NothingMatchesException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             hub.close();
@@ -159,6 +191,9 @@ final class MountCommand implements Callable<Integer> {
         }
         Thread hook = new Thread(daemon::close, "weightfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        daemon.metricsAddress().ifPresent(a -> System.out.println(METRICS_LINE + "http://" + a + "/metrics"));
+        config.hfCache().ifPresent(h -> System.out.println("weightfs mount: Hugging Face cache view at " + mnt.resolve(h)
+                + " (HF_HUB_CACHE=" + mnt.resolve(h) + " HF_HUB_OFFLINE=1)"));
         System.out.println(READY_LINE + mnt);
         System.out.flush();
         daemon.awaitUnmounted();
@@ -224,6 +259,9 @@ final class MountCommand implements Callable<Integer> {
                 + " minutes; see " + log);
         return Main.EXIT_FAILED;
     }
+
+    /** What the mount prints on stdout, before it is ready, when it serves metrics: where. */
+    private static final String METRICS_LINE = "weightfs mount: metrics at ";
 
     /** What the mount prints on stdout once it answers; --background waits for the child's. */
     private static final String READY_LINE = "weightfs mount: ready at ";
