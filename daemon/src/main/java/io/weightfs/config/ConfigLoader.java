@@ -51,7 +51,7 @@ public final class ConfigLoader {
     private static final List<String> WEIGHTS_KEYS = List.of(
             "source", "mount_location", "allow_patterns", "ignore_patterns", "auth_secret_name");
 
-    private static final List<String> WEIGHTFS_KEYS = List.of("shared_cache", "namespace", "hf_cache", "metrics");
+    private static final List<String> WEIGHTFS_KEYS = List.of("shared_cache", "namespace", "hf_cache", "metrics", "verify", "read_timeout");
 
     /**
      * The Hugging Face cache view's folder for {@code hf_cache: true}: {@code hub}, because
@@ -363,7 +363,8 @@ public final class ConfigLoader {
                 throw new ConfigException(file, problems);
             }
             warnings.forEach(LOG::warn);
-            return new WeightsConfig(file, entries, section.sharedCache(), section.hfCache(), section.metrics());
+            return new WeightsConfig(file, entries, section.sharedCache(), section.hfCache(), section.metrics(), section.verify(),
+                    section.readTimeout());
         }
 
         /**
@@ -373,7 +374,7 @@ public final class ConfigLoader {
          * share or nest with one.
          */
         private WeightfsSection weightfsSection(Object value) {
-            WeightfsSection none = new WeightfsSection(Optional.empty(), Optional.empty(), Optional.empty());
+            WeightfsSection none = new WeightfsSection(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
             if (value == null) {
                 return none;
             }
@@ -390,7 +391,40 @@ public final class ConfigLoader {
                 }
             }
             return new WeightfsSection(sharedCache(map), hfCache(map.get("hf_cache"), new Where(WEIGHTFS, Where.SECTION), "hf_cache"),
-                    metrics(map.get("metrics")));
+                    metrics(map.get("metrics")), verify(map.get("verify")), readTimeout(map.get("read_timeout")));
+        }
+
+        /** {@code verify: lazy | before-serve}. */
+        private Optional<String> verify(Object value) {
+            if (value == null) {
+                return Optional.empty();
+            }
+            if (!(value instanceof String v) || !(v.equals("lazy") || v.equals("before-serve"))) {
+                problems.add(file + ": " + WEIGHTFS + ": verify must be lazy or before-serve, got " + quoted(String.valueOf(value)));
+                return Optional.empty();
+            }
+            return Optional.of(v);
+        }
+
+        /** {@code read_timeout: 60s} (also {@code 500ms}, {@code 2m}, or a number of seconds). */
+        private Optional<java.time.Duration> readTimeout(Object value) {
+            if (value == null) {
+                return Optional.empty();
+            }
+            String text = String.valueOf(value).strip();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,9})(ms|s|m)?").matcher(text);
+            if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+                problems.add(file + ": " + WEIGHTFS + ": read_timeout must be a positive duration like 60s, 500ms or 2m, got "
+                        + quoted(text));
+                return Optional.empty();
+            }
+            long n = Long.parseLong(m.group(1));
+            String unit = m.group(2) == null ? "s" : m.group(2);
+            return Optional.of(switch (unit) {
+                case "ms" -> java.time.Duration.ofMillis(n);
+                case "m" -> java.time.Duration.ofMinutes(n);
+                default -> java.time.Duration.ofSeconds(n);
+            });
         }
 
         private Optional<WeightsConfig.SharedCache> sharedCache(Map<?, ?> map) {
@@ -832,7 +866,7 @@ public final class ConfigLoader {
 
     /** What the {@code weightfs:} section says. */
     private record WeightfsSection(Optional<WeightsConfig.SharedCache> sharedCache, Optional<String> hfCache,
-            Optional<MetricsAddress> metrics) {}
+            Optional<MetricsAddress> metrics, Optional<String> verify, Optional<java.time.Duration> readTimeout) {}
 
     /** An entry as far as it was understood; {@code folder} is null where it was not valid. */
     private record Draft(Where where, String repoId, String revision, String folder,

@@ -13,15 +13,24 @@ import java.util.Optional;
  * @param hfCache the folder of the mount where the repos also appear in huggingface_hub's cache
  *     layout ({@code hf_cache:}), normalised like an entry's folder and apart from every entry's
  * @param metrics where the mount serves Prometheus metrics ({@code metrics:})
+ * @param verify what may be served before a file is verified ({@code verify: lazy | before-serve})
+ * @param readTimeout how long a read may wait for its bytes ({@code read_timeout:})
  */
 public record WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedCache> sharedCache, Optional<String> hfCache,
-        Optional<MetricsAddress> metrics) {
+        Optional<MetricsAddress> metrics, Optional<String> verify, Optional<java.time.Duration> readTimeout) {
     public WeightsConfig {
         Objects.requireNonNull(file, "file");
         entries = List.copyOf(entries);
         Objects.requireNonNull(sharedCache, "sharedCache");
         Objects.requireNonNull(hfCache, "hfCache");
         Objects.requireNonNull(metrics, "metrics");
+        Objects.requireNonNull(verify, "verify");
+        Objects.requireNonNull(readTimeout, "readTimeout");
+    }
+
+    public WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedCache> sharedCache, Optional<String> hfCache,
+            Optional<MetricsAddress> metrics) {
+        this(file, entries, sharedCache, hfCache, metrics, Optional.empty(), Optional.empty());
     }
 
     public WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedCache> sharedCache) {
@@ -34,7 +43,7 @@ public record WeightsConfig(Path file, List<RepoEntry> entries, Optional<SharedC
 
     /** The same config with the cache view at {@code folder} (already validated: see ConfigLoader.withHfCache). */
     WeightsConfig withHfCache(Optional<String> folder) {
-        return new WeightsConfig(file, entries, sharedCache, folder, metrics);
+        return new WeightsConfig(file, entries, sharedCache, folder, metrics, verify, readTimeout);
     }
 
     /**

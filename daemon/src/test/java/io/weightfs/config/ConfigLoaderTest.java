@@ -682,6 +682,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void verifyAndReadTimeout_areReadFromTheSection_andBadValuesRefused() throws ConfigException {
+        WeightsConfig c = parse(withSection("  verify: before-serve\n  read_timeout: 90s\n"));
+        assertEquals(Optional.of("before-serve"), c.verify());
+        assertEquals(Optional.of(java.time.Duration.ofSeconds(90)), c.readTimeout());
+        assertEquals(Optional.of(java.time.Duration.ofMillis(500)), parse(withSection("  read_timeout: 500ms\n")).readTimeout());
+        assertEquals(Optional.of(java.time.Duration.ofMinutes(2)), parse(withSection("  read_timeout: 2m\n")).readTimeout());
+        assertContains(onlyProblem(withSection("  verify: eager\n")), "weightfs: verify must be lazy or before-serve, got 'eager'");
+        assertContains(onlyProblem(withSection("  read_timeout: forever\n")), "read_timeout must be a positive duration like 60s");
+        assertContains(onlyProblem(withSection("  read_timeout: 0\n")), "read_timeout must be a positive duration");
+    }
+
+    @Test
     void metrics_isAddrColonPort() throws ConfigException {
         assertEquals(Optional.of(new MetricsAddress("127.0.0.1", 9400)), parse(withSection("  metrics: 127.0.0.1:9400\n")).metrics());
         assertEquals(Optional.of(new MetricsAddress("::1", 0)), parse(withSection("  metrics: \"[::1]:0\"\n")).metrics());
@@ -701,6 +713,7 @@ class ConfigLoaderTest {
     @Test
     void anUnknownWeightfsKey_isRefused_withTheKeyItMeant() {
         assertContains(onlyProblem(withSection("  hf_cahce: hub\n")),
-                "weightfs: unknown key 'hf_cahce' (did you mean 'hf_cache'?); allowed keys are: shared_cache, namespace, hf_cache, metrics");
+                "weightfs: unknown key 'hf_cahce' (did you mean 'hf_cache'?); allowed keys are: shared_cache, namespace, hf_cache, metrics,"
+                        + " verify, read_timeout");
     }
 }

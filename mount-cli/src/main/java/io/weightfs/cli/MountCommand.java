@@ -78,15 +78,16 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--no-profile", description = "Neither record the order programs read in, nor use a recorded order.")
     boolean noProfile;
 
-    @Option(names = "--read-timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+    @Option(names = "--read-timeout", paramLabel = "DURATION", converter = Durations.class,
             description = "A read whose bytes have not arrived by then fails with EIO, with the reason logged"
-                    + " (default: ${DEFAULT-VALUE}).")
+                    + " (default: the config's read_timeout, else 60s).")
     Duration readTimeout;
 
-    @Option(names = "--verify", paramLabel = "MODE", defaultValue = "lazy",
+    @Option(names = "--verify", paramLabel = "MODE",
             description = "lazy (serve bytes as they arrive, check each file's hash when it is complete, and report"
                     + " bytes served early that were wrong) or before-serve (serve a multi-block file only once its"
-                    + " whole hash matched, unless its blocks were checked against the shared tier's block hashes).")
+                    + " whole hash matched, unless its blocks were checked against the shared tier's block hashes);"
+                    + " default: the config's verify, else lazy.")
     String verify;
 
     @Option(names = "--read-ahead-kb", paramLabel = "KB", defaultValue = "4096",
@@ -158,6 +159,12 @@ final class MountCommand implements Callable<Integer> {
         if (!scheduler.equals("priority") && !scheduler.equals("fifo")) {
             System.err.println("weightfs mount: --scheduler must be priority or fifo, not '" + scheduler + "'");
             return Main.EXIT_USAGE;
+        }
+        if (verify == null) {
+            verify = config.verify().orElse("lazy");
+        }
+        if (readTimeout == null) {
+            readTimeout = config.readTimeout().orElse(io.weightfs.fetch.Reader.Options.DEFAULT_READ_TIMEOUT);
         }
         io.weightfs.fetch.Reader.Verify verifyMode = switch (verify) {
             case "lazy" -> io.weightfs.fetch.Reader.Verify.LAZY;
