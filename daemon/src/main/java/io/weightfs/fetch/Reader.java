@@ -289,7 +289,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
                 if (blob.generation() == gen) {
                     bytesFromStore.addAndGet(n);
                     if (unverified && !blob.isVerified()) {
-                        served.record(hash, offset, dst.duplicate().flip().position(startPos));
+                        served.record(hash, offset, dst.duplicate().flip().position(startPos), blob, gen);
                         f.servedAtDiscards = f.servedAtDiscards < 0 ? discards(hash) : f.servedAtDiscards;
                     }
                     return n;
@@ -375,7 +375,7 @@ public final class Reader implements BlockStore.BlobListener, AutoCloseable {
     }
 
     private int serveUnverified(OpenFile f, ContentHash hash, long offset, ByteBuffer own, ByteBuffer dst, int startPos) {
-        served.record(hash, offset, own.duplicate());
+        served.record(hash, offset, own.duplicate(), null, -1);
         if (f.servedAtDiscards < 0) {
             f.servedAtDiscards = discards(hash);
         }
