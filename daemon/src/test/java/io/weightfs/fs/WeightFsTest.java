@@ -226,7 +226,12 @@ class WeightFsTest {
         assertArrayEquals(WEIGHTS.bytes(3L * BLOCK, 100), read("/llama/model.safetensors", 3L * BLOCK, 100),
                 "never the wrong bytes, even though the first copy was wrong");
         assertArrayEquals(WEIGHTS.bytes(0, 100), read("/llama/model.safetensors", 0, 100));
-        assertEquals(1, store.hashMismatches());
+        assertTrue(source.corruptOnceDelivered("model.safetensors"), "the wrong copy was handed out");
+        // Usually the wrong copy lands in the store and fails the whole hash (1). One clean-clone
+        // CI run in five saw 0: the wrong copy went in bytes that never reached the store (a run
+        // cut short by the foreground read is one such path). Either way no reader saw it, which
+        // is what this test is for (asserted above).
+        assertTrue(store.hashMismatches() <= 1, "mismatches: " + store.hashMismatches());
     }
 
     @Test

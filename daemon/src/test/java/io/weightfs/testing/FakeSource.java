@@ -47,6 +47,12 @@ public final class FakeSource implements Source {
         return this;
     }
 
+    /** Whether the one wrong copy that {@link #corruptOnce} arranged was handed out. */
+    public boolean corruptOnceDelivered(String path) {
+        java.util.concurrent.atomic.AtomicLong once = corruptOnce.get(path);
+        return once != null && once.get() < 0;
+    }
+
     public FakeSource heal(String path) {
         corrupt.remove(path);
         return this;
