@@ -77,4 +77,10 @@ public interface FsOps {
     default int getxattr(String path, String name, ByteBuffer dst) throws FsException {
         throw new FsException(FsException.Kind.NO_ATTRIBUTE, name);
     }
+
+    /** The names of the extended attributes {@link #getxattr} answers for this path. */
+    default List<String> listxattr(String path) throws FsException {
+        getattr(path);
+        return List.of();
+    }
 }

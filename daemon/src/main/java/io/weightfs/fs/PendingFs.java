@@ -95,6 +95,22 @@ public final class PendingFs implements FsOps {
     }
 
     @Override
+    public int read(long handle, ByteBuffer dst, long offset, Interrupt interrupt) throws FsException {
+        return fs().read(handle, dst, offset, interrupt);
+    }
+
+    @Override
+    public java.util.Optional<java.nio.file.Path> backingFile(long handle) {
+        FsOps f = real.getNow(null);
+        return f != null ? f.backingFile(handle) : java.util.Optional.empty();
+    }
+
+    @Override
+    public List<String> listxattr(String path) throws FsException {
+        return fs().listxattr(path);
+    }
+
+    @Override
     public void release(long handle) {
         FsOps f = real.getNow(null);
         if (f != null) {

@@ -252,6 +252,11 @@ public final class WeightFs implements FsOps, AutoCloseable {
         return v.length;
     }
 
+    @Override
+    public List<String> listxattr(String path) throws FsException {
+        return node(path) instanceof FsTree.FileNode ? List.of(XATTR_HASH) : List.of();
+    }
+
     private FsTree.Node node(String path) throws FsException {
         FsTree.Node n = tree.lookup(path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path);
         if (n == null) {

@@ -18,7 +18,7 @@ import ru.serce.jnrfuse.ErrorCodes;
  * else is a bug in {@code fs}, answered with EIO and logged at WARN the first time per operation and
  * exception class, at DEBUG after that. Thread-safe: callbacks run on many threads.
  */
-final class Errnos {
+public final class Errnos {
     private static final Logger LOG = LoggerFactory.getLogger(Errnos.class);
 
     private final int enoent;
@@ -59,14 +59,14 @@ final class Errnos {
     }
 
     /** jnr-fuse's constants (jnr-constants' platform {@code Errno}). */
-    static Errnos jnr() {
+    public static Errnos jnr() {
         return new Errnos(ErrorCodes.ENOENT(), ErrorCodes.ENOTDIR(), ErrorCodes.EISDIR(), ErrorCodes.EROFS(),
                 ErrorCodes.EBADF(), ErrorCodes.EINVAL(), ErrorCodes.EIO(), ErrorCodes.EINTR(),
                 ErrorCodes.ENODATA(), ErrorCodes.ERANGE(), ErrorCodes.ENOSYS());
     }
 
     /** The table: positive errno for each kind. */
-    int of(FsException.Kind kind) {
+    public int of(FsException.Kind kind) {
         return switch (kind) {
             case NOT_FOUND -> enoent;
             case NOT_A_DIRECTORY -> enotdir;
@@ -80,19 +80,19 @@ final class Errnos {
         };
     }
 
-    int erofs() {
+    public int erofs() {
         return erofs;
     }
 
-    int enotdir() {
+    public int enotdir() {
         return enotdir;
     }
 
-    int erange() {
+    public int erange() {
         return erange;
     }
 
-    int enosys() {
+    public int enosys() {
         return enosys;
     }
 
@@ -100,7 +100,7 @@ final class Errnos {
      * What a callback returns after {@code t} escaped {@code FsOps}: the negative errno, logged as
      * described on the class.
      */
-    int failure(String op, String path, Throwable t) {
+    public int failure(String op, String path, Throwable t) {
         if (t instanceof FsException e) {
             FsException.Kind kind = e.kind();
             if (kind == FsException.Kind.NOT_FOUND || kind == FsException.Kind.NO_ATTRIBUTE) {
@@ -121,7 +121,7 @@ final class Errnos {
     }
 
     /** How many callbacks failed with something other than {@link FsException}. */
-    long unexpectedFailures() {
+    public long unexpectedFailures() {
         return unexpected.get();
     }
 }

@@ -15,7 +15,13 @@ public enum FuseBinding {
      * jnr-fuse over libfuse2 through jnr-ffi: a fallback where libfuse3 is missing. libfuse2 cannot
      * negotiate more than 128 KiB per read request (PLATFORM.md: ~1.2 GB/s sequential).
      */
-    JNR("libfuse2", "libfuse.so.2", "apt-get install -y libfuse2");
+    JNR("libfuse2", "libfuse.so.2", "apt-get install -y libfuse2"),
+    /**
+     * weightfs's own transport over /dev/fuse (package {@code fuse.kernel}), no libfuse: protocol
+     * 7.40, 1 MiB reads, interrupts (a signalled reader gets EINTR at once), and FUSE passthrough for
+     * verified files where the kernel has it (Linux 6.9+). Mounts with mount(2): root only.
+     */
+    KERNEL("/dev/fuse", null, "modprobe fuse");
 
     private final String library;
     private final String soname;

@@ -60,6 +60,7 @@ public final class FuseMounter {
         FuseSession session = switch (options.binding()) {
             case JFUSE -> JfuseSession.start(fs, mp, options, owner);
             case JNR -> JnrSession.start(fs, mp, options, owner);
+            case KERNEL -> KernelSession.start(fs, mp, options, owner);
         };
         MountTable.Entry entry;
         try {
