@@ -59,7 +59,7 @@ final class DemoCommand implements Callable<Integer> {
             description = "Bandwidth the sample Hub is paced to, per second (default: ${DEFAULT-VALUE}).")
     long rate;
 
-    @Option(names = "--fuse", defaultValue = "jfuse", description = "FUSE binding for the mount: jfuse or jnr (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--fuse", defaultValue = "jfuse", description = "FUSE binding for the mount: jfuse, jnr or kernel (default: ${DEFAULT-VALUE}).")
     String binding;
 
     @Override

@@ -119,7 +119,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void everyFile_isListedAtItsRealSize_beforeAnyContentIsRequested(String binding) throws Exception {
         Path repos = repos();
         try (ServeProcess serve = ServeProcess.start(repos);
@@ -139,7 +139,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void randomReads_whilePrefetchRuns_returnTheSourceBytes_andAfterWaitEveryFileVerifies(String binding) throws Exception {
         Path repos = repos();
         // 8 MB/s: the 24 MiB file takes seconds to fill, so the reads below race the prefetch.
@@ -200,7 +200,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void killMidPrefetch_thenRemount_neverServesAWrongByte_andDoesNotFetchStoredBlocksAgain(String binding) throws Exception {
         Path repos = repos();
         try (ServeProcess serve = ServeProcess.start(repos, "--fault", "throttle:6000000")) {
@@ -236,7 +236,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void aRestartWithTheHubGone_mountsFromTheStoredManifest_andServesEveryStoredByte(String binding) throws Exception {
         Path repos = repos();
         try (ServeProcess serve = ServeProcess.start(repos);
@@ -255,7 +255,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void twoReposSharingAFile_storeAndDownloadItOnce(String binding) throws Exception {
         Path repos = tmp.resolve("repos");
         for (String r : new String[] {"acme/a", "acme/b"}) {
@@ -291,7 +291,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void unmountWhileAReaderIsBlockedOnAMissingBlock_failsTheReader_andNothingHangs(String binding) throws Exception {
         Path repos = repos();
         // 100 B/s: even the read's own 4 KiB would take most of a minute, so the reader is surely blocked.
@@ -353,7 +353,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse"})
+    @ValueSource(strings = {"jfuse", "kernel"})
     void aBadConfig_isRefusedBeforeAnythingIsMounted(String binding) throws Exception {
         Path mnt = tmp.resolve("mnt");
         Files.createDirectories(mnt);
@@ -366,7 +366,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse", "jnr"})
+    @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void backgroundMount_returnsOnceMounted_andTheWaitFileBlocksUntilComplete(String binding) throws Exception {
         Path repos = repos();
         Path mnt = tmp.resolve("mnt");
@@ -391,7 +391,7 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"jfuse"})
+    @ValueSource(strings = {"jfuse", "kernel"})
     void writes_areRefused_readOnly(String binding) throws Exception {
         Path repos = repos();
         try (ServeProcess serve = ServeProcess.start(repos);

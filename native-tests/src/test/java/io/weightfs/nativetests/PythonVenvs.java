@@ -31,6 +31,11 @@ final class PythonVenvs {
         };
     }
 
+    /** A venv with safetensors and numpy: {@code safe_open(..., framework="np")} maps the file. */
+    static Path withSafetensors() throws Exception {
+        return ensure("safetensors-numpy", List.of("safetensors", "numpy"));
+    }
+
     /** Skips (or, in CI, fails) when python3 cannot make venvs. */
     static void requirePython(String testName) {
         Commands.require(Commands.onPath("python3") != null, testName, "python3 is not installed");

@@ -561,7 +561,10 @@ public final class FuseProtocol {
                 node.backingId = id;
             }
             node.passthroughOpens++;
-            passthroughOpensTotal.incrementAndGet();
+            if (passthroughOpensTotal.incrementAndGet() == 1) {
+                LOG.info("FUSE passthrough: {} is read by the kernel from {} (the first such open of this mount;"
+                        + " verified files are served this way from now on)", node.path, file.get());
+            }
             return node.backingId;
         }
     }
