@@ -91,7 +91,7 @@ public final class ColdStartBenchmark {
         cleanLeftovers();
         Files.createDirectories(logs);
         Files.copy(o.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
-        this.wfs = new Weightfs(o.java(), jar, o.launcher(), logs, run.resolve("cds"));
+        this.wfs = new Weightfs(o.java(), jar, o.launcher(), logs, run.resolve("cds"), o.fuse());
     }
 
     public static void main(String[] args) throws Exception {
