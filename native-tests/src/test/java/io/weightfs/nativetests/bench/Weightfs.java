@@ -163,9 +163,14 @@ final class Weightfs {
         return Proc.start("fetch", fetchCommand(config, dest, store, endpoint), log("fetch"), env("fetch"));
     }
 
+    /** {@code store} null: no {@code --store} (fetch fills hidden files beside the destinations). */
     private List<String> fetchCommand(Path config, Path dest, Path store, String endpoint) {
-        return command(List.of(), "fetch", "--config", config.toString(), "--dest", dest.toString(), "--store",
-                store.toString(), "--endpoint", endpoint, "--progress", "none");
+        List<String> args = new ArrayList<>(List.of("fetch", "--config", config.toString(), "--dest", dest.toString()));
+        if (store != null) {
+            args.addAll(List.of("--store", store.toString()));
+        }
+        args.addAll(List.of("--endpoint", endpoint, "--progress", "none"));
+        return command(List.of(), args.toArray(String[]::new));
     }
 
     /** Runs {@code weightfs --version}: a JVM starting the jar and doing nothing else. */
