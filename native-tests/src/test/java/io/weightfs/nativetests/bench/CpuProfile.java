@@ -12,12 +12,13 @@ import java.util.Map;
  * Where a daemon's CPU went, from async-profiler's collapsed stacks ({@code frame;frame;...;leaf COUNT},
  * root first): each stack goes to the category of the innermost frame that names one, so a stack
  * whose leaf is a kernel copy under {@code SocketDispatcher.read} counts as a socket read, and one
- * whose leaf is {@code SHA2.implCompress} under the fetch worker counts as sha256.
+ * whose leaf is {@code SHA2.implCompress} under the fetch worker counts as sha256. "JIT/GC/class loading"
+ * is the JVM's own work (compilers, collector, class loading and linking, interpreted code).
  */
 final class CpuProfile {
     /** The categories, in the order they are printed. */
-    static final List<String> CATEGORIES = List.of("socket read", "HTTP parsing", "pwrite/fsync", "sha256", "crc32c",
-            "FUSE reply/copy", "JIT/GC", "other");
+    static final List<String> CATEGORIES = List.of("socket read", "HTTP parsing", "pwrite/fsync", "sha256", "sha256 catch-up read",
+            "crc32c", "FUSE reply/copy", "JIT/GC/class loading", "other");
 
     /** Frame substrings per category, tried in this order on each frame from the leaf up. */
     private static final Map<String, List<String>> PATTERNS = new LinkedHashMap<>();
@@ -25,7 +26,9 @@ final class CpuProfile {
     static {
         // Frames are matched with '/' turned into '.', so both of async-profiler's spellings match.
         PATTERNS.put("sha256", List.of("sha256", "SHA2.", "SHA2$", "sun.security.provider.SHA", "sun.security.provider.DigestBase",
-                "java.security.MessageDigest", "sha1_implCompress"));
+                "java.security.MessageDigest", "sha1_implCompress", "io.weightfs.store.BlobDigest"));
+        // Reading back the part of a blob that was not hashed while it was written (the digest's catch-up).
+        PATTERNS.put("sha256 catch-up read", List.of("io.weightfs.store.Blob.catchUp"));
         PATTERNS.put("crc32c", List.of("CRC32C", "crc32c", "updateBytesCRC32"));
         PATTERNS.put("socket read", List.of("SocketDispatcher.read", "SocketChannelImpl.read", "NioSocketImpl", "SocketInputStream",
                 "tcp_recvmsg", "sock_recvmsg", "sock_read_iter", "__x64_sys_recvfrom", "inet_recvmsg"));
@@ -35,7 +38,9 @@ final class CpuProfile {
         PATTERNS.put("HTTP parsing", List.of("okhttp3.", "okio.", "io.weightfs.hub."));
         PATTERNS.put("FUSE reply/copy", List.of("org.cryptomator.jfuse", "jnr.", "ru.serce.jnrfuse", "io.weightfs.fuse.", "io.weightfs.fs.",
                 "fuse_dev_", "fuse_"));
-        PATTERNS.put("JIT/GC", List.of("CompileBroker", "C2Compiler", "Compiler::", "Compile::", "PhaseIdealLoop", "PhaseChaitin",
+        PATTERNS.put("JIT/GC/class loading", List.of("ClassFileParser", "SymbolTable::", "SystemDictionary", "ClassLoader",
+                "Verifier::", "LinkResolver", "ConstantPool::", "Interpreter", "I2C/C2I", "BarrierSetNMethod", "java.util.zip.Inflater",
+                "MethodHandleNatives.link","CompileBroker", "C2Compiler", "Compiler::", "Compile::", "PhaseIdealLoop", "PhaseChaitin",
                 "PhaseIterGVN", "Parse::", "GraphKit", "Matcher::", "LinearScan", "CodeCache", "SerialHeap", "DefNewGeneration",
                 "TenuredGeneration", "VM_GC", "VMThread", "GCTaskThread", "SerialFullGC", "CollectedHeap"));
     }

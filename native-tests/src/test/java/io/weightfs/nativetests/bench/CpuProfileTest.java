@@ -24,7 +24,15 @@ class CpuProfileTest {
         assertEquals("pwrite/fsync", CpuProfile.classify("io/weightfs/store/Syncer.run;sun/nio/ch/FileChannelImpl.force;ext4_sync_file"));
         assertEquals("FUSE reply/copy", CpuProfile.classify(
                 "org/cryptomator/jfuse/linux/amd64/FuseImpl.loop;io/weightfs/fs/WeightFs.read;java/nio/HeapByteBuffer.get"));
-        assertEquals("JIT/GC", CpuProfile.classify("thread_native_entry;CompileBroker::compiler_thread_loop;C2Compiler::compile_method"));
+        assertEquals("JIT/GC/class loading",
+                CpuProfile.classify("thread_native_entry;CompileBroker::compiler_thread_loop;C2Compiler::compile_method"));
+        assertEquals("JIT/GC/class loading", CpuProfile.classify("okhttp3/OkHttpClient.<init>;ClassFileParser::parse_stream;SymbolTable::do_lookup"));
+        assertEquals("sha256 catch-up read", CpuProfile.classify(
+                "io/weightfs/store/Blob.catchUp;sun/nio/ch/FileChannelImpl.read;__x64_sys_pread64_[k];filemap_read_[k]"));
+        assertEquals("sha256", CpuProfile.classify(
+                "io/weightfs/store/Blob.catchUp;io/weightfs/store/BlobDigest.update;sun/security/provider/SHA2.implCompress0"));
+        assertEquals("sha256", CpuProfile.classify(
+                "io/weightfs/store/BlobDigest.update;java/nio/ByteBuffer.get;jdk/internal/misc/Unsafe.copyMemory0"));
         assertEquals("other", CpuProfile.classify("java/lang/Thread.run;io/weightfs/fetch/Prefetcher.loop;java/util/HashMap.get"));
     }
 
@@ -47,7 +55,7 @@ class CpuProfileTest {
         assertEquals(1000, p.total());
         // 1 ms samples over 2 GiB: 300 samples = 0.15 CPU-s/GiB.
         String s = p.perGib(0.001, 2);
-        assertTrue(s.startsWith("socket read 0.15, HTTP parsing 0.00, pwrite/fsync 0.00, sha256 0.30,"), s);
+        assertTrue(s.startsWith("socket read 0.15, HTTP parsing 0.00, pwrite/fsync 0.00, sha256 0.30, sha256 catch-up read 0.00,"), s);
         assertTrue(s.endsWith("= 0.50 CPU-s/GiB (1000 samples)"), s);
     }
 
