@@ -6,6 +6,8 @@
 #   ./bench.sh                         # default: a 4 GiB model, import 5 s, parts 1-6
 #   ./bench.sh --size 512M --repeat 1  # a quick smoke run
 #   ./bench.sh --size 2G --only 1,3    # some parts only
+#   ./bench.sh --size 2G --only 1 --profile   # part 1 with a CPU profile of the daemon (async-profiler 4.1)
+#   ./bench.sh --fuse jnr              # every mount with another FUSE binding
 #   ./bench.sh --help                  # every option
 #
 # Needs root and /dev/fuse (it mounts, drops the page cache and makes a network namespace).
@@ -21,6 +23,8 @@ args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     --work) work="${args[$((i + 1))]}" ;;
+    --profile) profile=1 ;;
+    --only) only="${args[$((i + 1))]}" ;;
     -h|--help) help=1 ;;
   esac
 done
@@ -82,6 +86,25 @@ else
   [ -f "$out/classpath.txt" ] || echo "" > "$out/classpath.txt"
 fi
 
+extra=()
+if [ -n "${profile:-}" ] && [ -z "${help:-}" ]; then
+  # async-profiler 4.1 from Maven Central; the jar holds the agent library.
+  mvn_q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1:jar:linux-x64 -DoutputDirectory="$out/async-profiler"
+  (cd "$out/async-profiler" && "$JAVA_HOME/bin/jar" xf async-profiler-4.1-linux-x64.jar linux-x64/libasyncProfiler.so)
+  extra+=(--profiler "$out/async-profiler/linux-x64/libasyncProfiler.so")
+fi
+command -v strace >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y strace >&2 || true; }
+# Part 8 (transformers): a venv under WORK, keyed by its versions, from the machine's pip index.
+if [ -z "${help:-}" ] && { [ -z "${only:-}" ] || [[ ",${only}," == *",8,"* ]]; }; then
+  venv="$work/venvs/transformers-5.17.0-hub-1.33.0-torch-2.13.0"
+  if py="$(bash native-tests/src/test/python/ensure-venv.sh "$venv" huggingface_hub==1.33.0 transformers==5.17.0 \
+      torch==2.13.0+cpu safetensors | tail -1)"; then
+    extra+=(--python "$py")
+  else
+    echo "bench.sh: could not make the transformers venv; part 8 is left out" >&2
+  fi
+fi
+
 cleanup() {
   # Whatever happens to the benchmark JVM, no mount and no namespace outlive this script.
   if [ -d "$work" ]; then
@@ -99,6 +122,6 @@ set +e
   io.weightfs.nativetests.bench.ColdStartBenchmark \
   --jar "$root/mount-cli/target/weightfs.jar" --java "$JAVA_HOME/bin/java" --launcher "$root/packaging/bin/weightfs" \
   --ref-fs "$ref" \
-  --results "$out/results.md" --command "./bench.sh $*" "$@"
+  --results "$out/results.md" --command "./bench.sh $*" "${extra[@]}" "$@"
 rc=$?
 exit $rc

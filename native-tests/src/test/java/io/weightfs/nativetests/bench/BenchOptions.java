@@ -27,6 +27,9 @@ import java.util.TreeSet;
  * @param refFs the C libfuse3 reference filesystem binary, or null to leave that peer out
  * @param results where the markdown table is also written
  * @param commandLine the command that started the run, printed under the table
+ * @param fuse {@code --fuse BINDING} for every mount, or null for weightfs's default (weightfs refuses unknown names)
+ * @param profiler libasyncProfiler.so to attach to part 1's daemon ({@code --profile}), or null for no profile
+ * @param python the python of a venv with transformers, huggingface_hub and torch (part 8), or null to skip part 8
  */
 record BenchOptions(
         long modelBytes,
@@ -44,14 +47,27 @@ record BenchOptions(
         Path launcher,
         Path refFs,
         Path results,
-        String commandLine) {
+        String commandLine,
+        String fuse,
+        Path profiler,
+        Path python) {
 
     static final String USAGE = """
             usage: ColdStartBenchmark --jar WEIGHTFS_JAR --java JAVA [options]
               --size SIZE            model size, e.g. 512M, 2G, 4G (default 4G)
               --shards N             safetensors shards (default 5)
               --import DURATION      simulated model server's import time, e.g. 5s, 1500ms (default 5s)
-              --only LIST            parts to run, e.g. 1,3 (default 1,2,3,4,5; 6 comes with 1 and 4)
+              --only LIST            parts to run, e.g. 1,3 (default 1,2,3,4,5,7,8; 6 comes with 1 and 4)
+                                     1 cold read (+ CPU, read() calls), 2 warm read, 3 foreground latency,
+                                     4 cold start, 5 mount-ready, 6 RSS, 7 weightfs fetch vs curl and
+                                     kill -9/resume, 8 transformers from_pretrained
+              --fuse BINDING         passed to every mount as --fuse BINDING (jfuse, jnr, ...; weightfs
+                                     refuses names it does not know)
+              --profile              attach async-profiler to part 1's daemon (an extra, un-timed run) and
+                                     print CPU-s/GiB per category (bench.sh fetches async-profiler 4.1)
+              --profiler LIB         libasyncProfiler.so for --profile (bench.sh passes it)
+              --python PYTHON        python of a venv with transformers 5.17, huggingface_hub 1.33, torch
+                                     (part 8; bench.sh makes it under WORK/venvs)
               --repeat N             runs per cheap figure; the median is quoted (default 3)
               --rate RATE            shaped link rate for parts 3 and 4 (tc syntax, default 800mbit)
               --latency-reads N      random 4 KiB reads per scheduler mode in part 3 (default 100)
@@ -86,7 +102,7 @@ record BenchOptions(
         long size = 4L << 30;
         int shards = 5;
         Duration importTime = Duration.ofSeconds(5);
-        Set<Integer> sections = new TreeSet<>(List.of(1, 2, 3, 4, 5));
+        Set<Integer> sections = new TreeSet<>(List.of(1, 2, 3, 4, 5, 7, 8));
         int repeat = 3;
         String rate = "800mbit";
         int latencyReads = 100;
@@ -99,10 +115,18 @@ record BenchOptions(
         Path refFs = null;
         Path results = null;
         String command = "";
+        String fuse = null;
+        boolean profile = false;
+        Path profiler = null;
+        Path python = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--throttle")) {
                 throttle = true;
+                continue;
+            }
+            if (a.equals("--profile")) {
+                profile = true;
                 continue;
             }
             if (a.equals("-h") || a.equals("--help")) {
@@ -121,8 +145,8 @@ record BenchOptions(
                     sections = new TreeSet<>();
                     for (String s : v.split(",")) {
                         int n = Integer.parseInt(s.trim());
-                        if (n < 1 || n > 6) {
-                            throw new IllegalArgumentException("--only takes parts 1..6, not " + n);
+                        if (n < 1 || n > 8) {
+                            throw new IllegalArgumentException("--only takes parts 1..8, not " + n);
                         }
                         sections.add(n);
                     }
@@ -144,6 +168,14 @@ record BenchOptions(
                 case "--ref-fs" -> refFs = v.isEmpty() ? null : Path.of(v);
                 case "--results" -> results = Path.of(v);
                 case "--command" -> command = v;
+                case "--fuse" -> {
+                    if (v.isBlank() || v.startsWith("-")) {
+                        throw new IllegalArgumentException("--fuse needs a binding name (jfuse, jnr, ...), was '" + v + "'");
+                    }
+                    fuse = v;
+                }
+                case "--profiler" -> profiler = v.isEmpty() ? null : Path.of(v);
+                case "--python" -> python = v.isEmpty() ? null : Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + a + "\n" + USAGE);
             }
         }
@@ -153,8 +185,14 @@ record BenchOptions(
                 sections.add(1);
             }
         }
+        if (profile && profiler == null) {
+            throw new IllegalArgumentException("--profile needs --profiler LIB (libasyncProfiler.so; bench.sh passes it)");
+        }
+        if (!profile) {
+            profiler = null;
+        }
         return new BenchOptions(size, shards, importTime, Set.copyOf(sections), repeat, rate, latencyReads, files, throttle,
-                work.toAbsolutePath(), jar, java, launcher, refFs, results, command);
+                work.toAbsolutePath(), jar, java, launcher, refFs, results, command, fuse, profiler, python);
     }
 
     boolean runs(int section) {

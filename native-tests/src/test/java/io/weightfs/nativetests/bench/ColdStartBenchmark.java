@@ -21,7 +21,7 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 /**
- * The cold-start benchmark of the "priority scheduler" issue: a program, not a test. It generates a
+ * The cold-start benchmark (issue 9's goals): a program, not a test. It generates a
  * model (safetensors shards with real headers, config and tokenizer files), serves it with
  * {@code weightfs serve}, and measures, each against its peers in the same run:
  *
@@ -35,8 +35,16 @@ import java.util.function.Predicate;
  *       mount vs. {@code weightfs fetch} then read vs. {@code aria2c} then read; and reading shards
  *       in reverse order with and without a recorded access profile;
  *   <li>mount start until {@code stat} of every file succeeds, for 10 to 10,000 files;
- *   <li>the daemon's peak RSS during 1 and 4.
+ *   <li>the daemon's peak RSS during 1 and 4;
+ *   <li>{@code weightfs fetch} vs. {@code curl} writing the same files, and a fetch killed with
+ *       kill -9 at half the model and run again (bytes the server sent in all);
+ *   <li>a real {@code transformers} {@code from_pretrained} of a Llama-shaped model through a fresh
+ *       mount vs. {@code snapshot_download} then {@code from_pretrained} from local disk.
  * </ol>
+ *
+ * Part 1 also measures the daemon's CPU per GiB, its fixed per-mount cost, its socket read() calls
+ * (an un-timed run under strace) and, with {@code --profile}, a CPU profile by category
+ * ({@link CpuProfile}).
  *
  * Run it with {@code ./bench.sh [--size 4G] [--import 5s] [--only 1,3] ...} from the repo root
  * (root, /dev/fuse; bench.sh builds everything and installs curl, aria2, iproute2 and the libfuse3
@@ -91,7 +99,7 @@ public final class ColdStartBenchmark {
         cleanLeftovers();
         Files.createDirectories(logs);
         Files.copy(o.jar(), jar, StandardCopyOption.REPLACE_EXISTING);
-        this.wfs = new Weightfs(o.java(), jar, o.launcher(), logs, run.resolve("cds"));
+        this.wfs = new Weightfs(o.java(), jar, o.launcher(), logs, run.resolve("cds"), o.fuse());
     }
 
     public static void main(String[] args) throws Exception {
@@ -148,7 +156,7 @@ public final class ColdStartBenchmark {
         modelTotal = sizes.values().stream().mapToLong(Long::longValue).sum();
         step(String.format(Locale.ROOT, "%d files, %.2f GiB", files.size(), modelTotal / (double) (1L << 30)));
 
-        if (o.runs(1) || o.runs(2) || o.runs(4)) {
+        if (o.runs(1) || o.runs(2) || o.runs(4) || o.runs(7)) {
             step("starting weightfs serve on loopback (it hashes the model first)");
             try (Weightfs.Server server = wfs.serve(modelRepos, "127.0.0.1", List.of())) {
                 step("serve: " + server.endpoint());
@@ -161,7 +169,13 @@ public final class ColdStartBenchmark {
                 if (o.runs(4)) {
                     part4ColdStart(server);
                 }
+                if (o.runs(7)) {
+                    part7Fetch(server);
+                }
             }
+        }
+        if (o.runs(8)) {
+            part8Transformers();
         }
         if (o.runs(3) || o.runs(4)) {
             shapedParts();
@@ -197,6 +211,8 @@ public final class ColdStartBenchmark {
         Samples cpuAria = new Samples();
         Samples wallMount = new Samples();
         Samples served = new Samples();
+        Samples fuseServing = new Samples();
+        Samples fixedCost = new Samples();
         double gibs = modelTotal / (double) (1L << 30);
         long serverPid = server.proc().pid();
         long self = ProcessHandle.current().pid();
@@ -219,16 +235,38 @@ public final class ColdStartBenchmark {
                 mount.add(mbps(bytes, t1 - t0));
                 readSeconds = t1 - t0;
                 JsonObject s = m.awaitStatus(st -> st.get("complete").getAsBoolean(), LONG);
+                double cpuComplete = m.cpuSeconds();
                 mountComplete.add(secondsSince(m.proc().startNanos()));
                 wallMount.add(secondsSince(t0));
                 served.add(server.bodyBytes() / (double) modelTotal);
-                cpuDaemon.add(m.cpuSeconds() / gibs);
+                cpuDaemon.add(cpuComplete);
                 cpuServerMount.add((Proc.cpuSeconds(serverPid) - srv0) / gibs);
-                rssPart1.add(m.peakRss());
                 rememberHashes(s);
-                step(String.format(Locale.ROOT, "  run %d: mount read %.0f MB/s (%.1f s); complete after %.1f s; peak RSS %d MiB", rep,
-                        mbps(bytes, readSeconds), readSeconds / 1e9, mountComplete.last(), m.peakRss() / MiB));
+                // What serving the bytes through FUSE costs the daemon on its own: the same mount, now
+                // complete, read once more with the page cache dropped (no network, no hashing).
+                Mounts.dropCaches();
+                double serve0 = m.cpuSeconds();
+                long again = ModelServerSim.readAll(mnt.resolve(FOLDER), files);
+                check(again == modelTotal, "the re-read through the mount got " + again + " bytes");
+                fuseServing.add((m.cpuSeconds() - serve0) / gibs);
+                rssPart1.add(m.peakRss());
+                step(String.format(Locale.ROOT, "  run %d: mount read %.0f MB/s (%.1f s); complete after %.1f s; daemon %.1f CPU-s by then,"
+                        + " FUSE re-read %.2f CPU-s/GiB; peak RSS %d MiB", rep, mbps(bytes, readSeconds), readSeconds / 1e9,
+                        mountComplete.last(), cpuComplete, fuseServing.last(), m.peakRss() / MiB));
             }
+            // The fixed per-mount cost: a mount that starts, answers a stat of every file and
+            // status.json, and reads nothing (--no-prefetch: no fill either), until just before its unmount.
+            Path fixedStore = run.resolve("store-p1-fixed");
+            delete(fixedStore);
+            try (Weightfs.Mount m = wfs.mount(config, fixedStore, server.endpoint(), mnt, "--no-prefetch")) {
+                m.awaitReady();
+                for (String f : files) {
+                    check(Files.size(mnt.resolve(FOLDER).resolve(f)) == sizes.get(f), "the mount shows a wrong size for " + f);
+                }
+                m.status();
+                fixedCost.add(m.cpuSeconds());
+            }
+            delete(fixedStore);
             if (rep == o.repeat() && o.runs(2)) {
                 completeStore = run.resolve("store-complete");
                 delete(completeStore);
@@ -281,8 +319,28 @@ public final class ColdStartBenchmark {
         double r = Samples.ratios(mount, curlDisk).median();
         table.add("1", "cold sequential read of the whole model (" + size + ") through a new mount, MB/s",
                 mount.describe("%.0f"), "curl, one stream, to a file on the same disk: " + curlDisk.describe("%.0f"),
-                String.format(Locale.ROOT, "%.2fx of curl", r), String.format(Locale.ROOT, ">= 0.8x: %s (%+.0f%%)",
-                        r >= 0.8 ? "met" : "MISSED", (r / 0.8 - 1) * 100));
+                String.format(Locale.ROOT, "%.2fx of curl", r), String.format(Locale.ROOT, ">= 1.0x: %s (%+.0f%%)",
+                        r >= 1.0 ? "met" : "MISSED", (r - 1) * 100));
+        // Per byte: the daemon's CPU from its start until every file was verified, less the fixed
+        // cost of a mount measured in the same run, per GiB; the goal allows 1.5 plus what FUSE
+        // serving alone costs (the re-read above).
+        Samples perByte = new Samples();
+        Samples overServing = new Samples();
+        for (int i = 0; i < cpuDaemon.count(); i++) {
+            double pb = (cpuDaemon.get(i) - fixedCost.median()) / gibs;
+            perByte.add(pb);
+            overServing.add(pb - fuseServing.get(i));
+        }
+        double over = overServing.median();
+        table.add("1", "daemon CPU per GiB during the cold read: (CPU-s from its start until every file was verified - the fixed"
+                        + " per-mount cost below) / GiB, from /proc/PID/stat", perByte.describe("%.2f"),
+                "FUSE serving alone (the same mount, complete, re-read after drop_caches): " + fuseServing.describe("%.2f"),
+                String.format(Locale.ROOT, "%.2f CPU-s/GiB above FUSE serving", over),
+                String.format(Locale.ROOT, "<= 1.5 + FUSE serving: %s (%+.0f%%)", over <= 1.5 ? "met" : "MISSED", (over / 1.5 - 1) * 100));
+        double fixed = fixedCost.median();
+        table.add("1", "fixed per-mount cost: CPU-s of a mount that starts, answers a stat of every file and status.json and"
+                        + " reads nothing (--no-prefetch), until just before its unmount", fixedCost.describe("%.2f"), "-", "",
+                String.format(Locale.ROOT, "<= 1.5 CPU-s: %s (%+.0f%%)", fixed <= 1.5 ? "met" : "MISSED", (fixed / 1.5 - 1) * 100));
         table.add("1", "same, vs. the bytes being on disk (curl then sync; weightfs fsyncs each block batch)",
                 mount.describe("%.0f"), "curl + sync: " + curlDiskSync.describe("%.0f"),
                 String.format(Locale.ROOT, "%.2fx", Samples.ratios(mount, curlDiskSync).median()), "");
@@ -296,9 +354,130 @@ public final class ColdStartBenchmark {
                 "curl + sync: " + String.format(Locale.ROOT, "%.1f s", modelTotal / 1e6 / curlDiskSync.median()), "", "");
         table.note(String.format(Locale.ROOT, "part 1, where the CPU goes (CPU-seconds per GiB, medians; %d cores): mount daemon %.2f"
                 + " (until every file was verified) + weightfs serve %.2f + the reading program %.2f = %.2f CPU-s/GiB over %.2f s/GiB of wall"
-                + " time; curl %.2f + serve %.2f; aria2c %.2f", Runtime.getRuntime().availableProcessors(), cpuDaemon.median(),
-                cpuServerMount.median(), cpuReader.median(), cpuDaemon.median() + cpuServerMount.median() + cpuReader.median(),
+                + " time; curl %.2f + serve %.2f; aria2c %.2f", Runtime.getRuntime().availableProcessors(), cpuDaemon.median() / gibs,
+                cpuServerMount.median(), cpuReader.median(), cpuDaemon.median() / gibs + cpuServerMount.median() + cpuReader.median(),
                 wallMount.median() / gibs, cpuCurl.median(), cpuServerCurl.median(), cpuAria.median()));
+        // Un-timed runs after the timed ones, so that neither tool slows a figure above.
+        part1SocketReads(server, config);
+        if (o.profiler() != null) {
+            part1Profile(server, config);
+        }
+    }
+
+    /** read()-family calls on a socket in one "strace -f" line: {@code 1234  read(17<TCP:[...]>, ...}. */
+    private static final java.util.regex.Pattern SOCKET_READ = java.util.regex.Pattern.compile(
+            "^(?:\\d+\\s+)?(?:read|readv|recvfrom|recvmsg)\\(\\d+<(?:TCP|TCPv6|socket:)");
+
+    /**
+     * Part 1 once more, un-timed, with the daemon under {@code strace -f -yy}: its read(), readv(),
+     * recvfrom() and recvmsg() calls on TCP sockets per GiB the server sent. Not {@code strace -c}:
+     * that would also count the daemon's reads of /dev/fuse (one per FUSE request) and of files.
+     */
+    private void part1SocketReads(Weightfs.Server server, Path config) throws Exception {
+        if (!commandExists("strace")) {
+            table.note("part 1: strace is not installed: socket read() calls were not counted");
+            return;
+        }
+        step("part 1: one more cold read, un-timed, with the daemon under strace (socket read() calls)");
+        Path store = run.resolve("store-p1");
+        delete(store);
+        Mounts.sync();
+        Path mnt = run.resolve("mnt");
+        Path trace = logs.resolve("part1-strace.txt");
+        Files.deleteIfExists(trace);
+        server.resetStats();
+        List<String> strace = List.of("strace", "-f", "-qq", "-yy", "-s", "0", "-e", "trace=read,readv,recvfrom,recvmsg", "-e",
+                "signal=none", "-o", trace.toString());
+        try (Weightfs.Mount m = wfs.mountUnder(strace, config, store, server.endpoint(), mnt)) {
+            m.awaitReady();
+            long bytes = ModelServerSim.readAll(mnt.resolve(FOLDER), files);
+            check(bytes == modelTotal, "read " + bytes + " bytes through the mount under strace");
+            m.awaitStatus(st -> st.get("complete").getAsBoolean(), LONG);
+        }
+        delete(store);
+        long sent = server.bodyBytes();
+        long socketReads = 0;
+        try (var lines = Files.lines(trace)) {
+            for (String l : (Iterable<String>) lines::iterator) {
+                if (SOCKET_READ.matcher(l).find()) {
+                    socketReads++;
+                }
+            }
+        }
+        check(socketReads > 0, "strace saw no socket reads in " + trace);
+        double gibSent = sent / (double) (1L << 30);
+        double perGib = socketReads / gibSent;
+        table.add("1", "socket read() calls (read/readv/recvfrom/recvmsg on TCP fds) per GiB the server sent, one cold read, daemon under"
+                        + " strace -f (an extra, un-timed run)", String.format(Locale.ROOT, "%,.0f", perGib),
+                String.format(Locale.ROOT, "%,d calls for %s sent (%.3fx the model); %,.0f bytes per call", socketReads, gib(sent),
+                        sent / (double) modelTotal, sent / (double) socketReads),
+                "", String.format(Locale.ROOT, "<= 8,000: %s", perGib <= 8000 ? "met" : "MISSED"));
+        Files.deleteIfExists(trace); // tens of MB; the figures are in the table
+    }
+
+    /** Interval of the profile's CPU samples. */
+    private static final double PROFILE_INTERVAL_S = 0.001;
+
+    /**
+     * Part 1 once more, un-timed, with async-profiler attached to the daemon as soon as its JVM takes
+     * an attach ({@code jcmd PID JVMTI.agent_load LIB start,event=cpu,interval=1ms}), stopped when
+     * every file is verified; the collapsed stacks are classified by {@link CpuProfile}.
+     */
+    private void part1Profile(Weightfs.Server server, Path config) throws Exception {
+        step("part 1: one more cold read, un-timed, with async-profiler attached to the daemon");
+        String jcmd = Path.of(o.java()).resolveSibling("jcmd").toString();
+        Path store = run.resolve("store-p1");
+        delete(store);
+        Mounts.sync();
+        Path mnt = run.resolve("mnt");
+        Path out = logs.resolve("part1-profile.collapsed");
+        Files.deleteIfExists(out);
+        double gibs = modelTotal / (double) (1L << 30);
+        double cpuAtAttach;
+        double cpuAtStop;
+        try (Weightfs.Mount m = wfs.mount(config, store, server.endpoint(), mnt)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            long pid = -1;
+            while (true) {
+                long p = m.proc().pidOf("weightfs.jar");
+                if (p != m.proc().pid() || Proc.cmdlineOf(p).contains("weightfs.jar")) {
+                    int rc = Proc.run(List.of(jcmd, Long.toString(p), "JVMTI.agent_load", o.profiler().toString(),
+                            "\"start,event=cpu,interval=1ms\""), logs.resolve("jcmd.log"), Duration.ofSeconds(30));
+                    // jcmd's own parser would split "a,b=c" at '=': the agent's options go in quotes.
+                    if (rc == 0 && Proc.tail(logs.resolve("jcmd.log"), 1).contains("return code: 0")) {
+                        pid = p;
+                        break;
+                    }
+                }
+                check(System.nanoTime() < deadline && m.proc().isAlive(), "could not attach async-profiler; see " + logs.resolve("jcmd.log"));
+                Thread.sleep(50);
+            }
+            cpuAtAttach = Proc.cpuSeconds(pid);
+            m.awaitReady();
+            long bytes = ModelServerSim.readAll(mnt.resolve(FOLDER), files);
+            check(bytes == modelTotal, "read " + bytes + " bytes through the profiled mount");
+            m.awaitStatus(st -> st.get("complete").getAsBoolean(), LONG);
+            cpuAtStop = Proc.cpuSeconds(pid);
+            Proc.check(List.of(jcmd, Long.toString(pid), "JVMTI.agent_load", o.profiler().toString(),
+                    "\"stop,file=" + out + ",collapsed\""),
+                    logs.resolve("jcmd.log"), Duration.ofSeconds(60));
+        }
+        delete(store);
+        check(Files.isRegularFile(out) && Files.size(out) > 0, "async-profiler wrote no profile to " + out);
+        CpuProfile p = CpuProfile.read(out);
+        table.note(String.format(Locale.ROOT, "part 1, CPU profile (async-profiler 4.1, event=cpu, interval=1ms, attached by jcmd"
+                + " JVMTI.agent_load %.1f CPU-s into the daemon's start, stopped when every file was verified; an extra, un-timed run),"
+                + " CPU-s per GiB of the model by category: %s; the daemon used %.2f CPU-s/GiB over the same window by /proc/PID/stat;"
+                + " stacks in %s", cpuAtAttach, p.perGib(PROFILE_INTERVAL_S, gibs), (cpuAtStop - cpuAtAttach) / gibs, out));
+    }
+
+    private static boolean commandExists(String name) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, name))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void curl(Weightfs.Server server, Path dest) throws IOException, InterruptedException {
@@ -405,8 +584,7 @@ public final class ColdStartBenchmark {
             double r = Samples.ratios(mountCold, refCold).median();
             table.add("2", "warm read through the mount " + how, mountCold.describe("%.0f"),
                     "C libfuse3 passthrough of the same blob files, same mount options: " + refCold.describe("%.0f"),
-                    String.format(Locale.ROOT, "%.2fx of C", r),
-                    String.format(Locale.ROOT, ">= 0.9x: %s (%+.0f%%)", r >= 0.9 ? "met" : "MISSED", (r / 0.9 - 1) * 100));
+                    String.format(Locale.ROOT, "%.2fx of C", r), "");
         }
         table.add("2", "same mount, page cache dropped again (blocks already CRC-checked by this process), MB/s",
                 mountCold2.describe("%.0f"), refCold.isEmpty() ? "direct read: " + directCold.describe("%.0f")
@@ -673,7 +851,7 @@ public final class ColdStartBenchmark {
             table.add("4", "same with an import long enough for weightfs's own fill (" + longImport.toSeconds()
                     + " s = 1.25x the time every block was local above)", lazyLong.describe("%.1f") + " s",
                     "import: " + longImport.toSeconds() + " s", String.format(Locale.ROOT, "%.2fx of import", r2),
-                    String.format(Locale.ROOT, "<= 1.1x: %s", r2 <= 1.1 ? "met" : "MISSED"));
+                    "");
             table.note("part 4, lazy cold start with the long import: " + describeTimeline("lazy-long"));
         }
     }
@@ -932,7 +1110,9 @@ public final class ColdStartBenchmark {
                     }
                 }
                 String goal = n >= 10000 ? "< 1 s: " + (ready.median() < 1.0 ? "met" : String.format(
-                        Locale.ROOT, "MISSED (%+.0f%%)", (ready.median() - 1) * 100)) : "";
+                        Locale.ROOT, "MISSED (%+.0f%%)", (ready.median() - 1) * 100))
+                        : n <= 10 ? "<= 0.5 s: " + (ready.median() <= 0.5 ? "met" : String.format(
+                        Locale.ROOT, "MISSED (%+.0f%%)", (ready.median() / 0.5 - 1) * 100)) : "";
                 table.add("5", String.format(Locale.ROOT, "mount process start -> stat of all %,d files succeeds (cold store: manifest from"
                         + " the server), s", n), ready.describe("%.2f"), String.format(Locale.ROOT, "a JVM running weightfs --version: %.2f s",
                         jvm.median()), String.format(Locale.ROOT, "JVM start = %.0f%%", 100 * jvm.median() / ready.median()), goal);
@@ -947,6 +1127,218 @@ public final class ColdStartBenchmark {
                                 "; the same %,d stats through the C libfuse3 passthrough, once mounted: %.2f s", n, refWalk.median())));
             }
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // 7. weightfs fetch
+
+    private void part7Fetch(Weightfs.Server server) throws Exception {
+        step("part 7: weightfs fetch vs curl, both writing the model's files, " + o.repeat() + " runs; then kill -9 and resume");
+        Path config = Weightfs.config(run.resolve("config-model.yaml"), REPO, FOLDER);
+        Path dest = run.resolve("dest");
+        Samples fetch = new Samples();
+        Samples curl = new Samples();
+        Samples fetchSync = new Samples();
+        Samples curlSync = new Samples();
+        Samples served = new Samples();
+        for (int rep = 1; rep <= o.repeat(); rep++) {
+            delete(dest);
+            Mounts.sync();
+            server.resetStats();
+            long t0 = System.nanoTime();
+            wfs.fetch(config, dest, null, server.endpoint());
+            long t1 = System.nanoTime();
+            Mounts.sync();
+            long t2 = System.nanoTime();
+            fetch.add(mbps(modelTotal, t1 - t0));
+            fetchSync.add(mbps(modelTotal, t2 - t0));
+            served.add(server.bodyBytes() / (double) modelTotal);
+            checkDownloaded(dest.resolve(FOLDER), "weightfs fetch");
+            delete(dest);
+            Mounts.sync();
+
+            t0 = System.nanoTime();
+            curl(server, dest.resolve(FOLDER));
+            t1 = System.nanoTime();
+            Mounts.sync();
+            t2 = System.nanoTime();
+            curl.add(mbps(modelTotal, t1 - t0));
+            curlSync.add(mbps(modelTotal, t2 - t0));
+            checkDownloaded(dest.resolve(FOLDER), "curl");
+            delete(dest);
+            Mounts.sync();
+            step(String.format(Locale.ROOT, "  run %d: fetch %.0f MB/s (+sync %.0f); curl %.0f MB/s (+sync %.0f)", rep, fetch.last(),
+                    fetchSync.last(), curl.last(), curlSync.last()));
+        }
+        double r = Samples.ratios(fetch, curl).median();
+        table.add("7", "weightfs fetch of the whole model (" + gib(modelTotal) + ") to files (--dest, no --store), MB/s",
+                fetch.describe("%.0f"), "curl, one stream, writing the same files: " + curl.describe("%.0f"),
+                String.format(Locale.ROOT, "%.2fx of curl", r),
+                String.format(Locale.ROOT, ">= 1.0x: %s (%+.0f%%)", r >= 1.0 ? "met" : "MISSED", (r - 1) * 100));
+        table.add("7", "same, until the files are on disk (then sync), MB/s", fetchSync.describe("%.0f"), "curl + sync: "
+                + curlSync.describe("%.0f"), String.format(Locale.ROOT, "%.2fx", Samples.ratios(fetchSync, curlSync).median()), "");
+
+        // kill -9 at about half the model, then the same command again: what the server sent in all.
+        delete(dest);
+        Mounts.sync();
+        server.resetStats();
+        Proc p = wfs.startFetch(config, dest, null, server.endpoint());
+        long deadline = System.nanoTime() + LONG.toNanos();
+        long pid = -1;
+        try {
+            while (server.bodyBytes() < modelTotal / 2) {
+                check(p.isAlive(), "weightfs fetch ended before half the model was sent; log " + p.log());
+                check(System.nanoTime() < deadline, "weightfs fetch did not get half the model in " + LONG);
+                Thread.sleep(5);
+            }
+            pid = p.pidOf("weightfs.jar");
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL
+        } finally {
+            p.waitFor(Duration.ofSeconds(30));
+            p.close();
+        }
+        long atKill = server.bodyBytes();
+        wfs.fetch(config, dest, null, server.endpoint());
+        long total = server.bodyBytes();
+        checkDownloaded(dest.resolve(FOLDER), "weightfs fetch after kill -9");
+        delete(dest);
+        double perByte = total / (double) modelTotal;
+        table.add("7", "weightfs fetch killed with kill -9 at about half the model, then run again: bytes the server sent in all, per byte"
+                + " of the model", String.format(Locale.ROOT, "%.3f", perByte), String.format(Locale.ROOT,
+                        "killed after the server had sent %.1f%% of the model; one uninterrupted fetch: %s", 100.0 * atKill / modelTotal,
+                        served.describe("%.3f")), String.format(Locale.ROOT, "%.1f%% (%.0f MiB) sent twice", (perByte - 1) * 100,
+                        (total - modelTotal) / (double) MiB),
+                String.format(Locale.ROOT, "~1.0: %s", perByte <= 1.02 ? "met" : "MISSED"));
+    }
+
+    /** Every file of the model at its size under {@code dir}, and nothing half-written beside it. */
+    private void checkDownloaded(Path dir, String who) throws IOException {
+        for (String f : files) {
+            Path p = dir.resolve(f);
+            check(Files.isRegularFile(p) && Files.size(p) == sizes.get(f), who + " left " + p + " missing or of the wrong size");
+        }
+        check(listCount(dir) == files.size(), who + " left other files under " + dir + ": " + listTree(dir));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // 8. transformers
+
+    /** The Llama-shaped model of part 8: about 0.5 G parameters, 1.0 GB in bf16. */
+    private static final int LLAMA_HIDDEN = 1536;
+    private static final int LLAMA_INTERMEDIATE = 4096;
+    private static final int LLAMA_LAYERS = 16;
+    private static final int LLAMA_VOCAB = 32000;
+    private static final String LLAMA_REPO = "bench/llama";
+
+    private void part8Transformers() throws Exception {
+        if (o.python() == null) {
+            table.note("part 8 (transformers) was not run: no --python (bench.sh makes the venv)");
+            return;
+        }
+        Path script = Path.of("native-tests/src/bench/python/llama_bench.py").toAbsolutePath();
+        check(Files.isRegularFile(script), "no " + script + " (run the benchmark from the repo root, as bench.sh does)");
+        String key = "llama-h" + LLAMA_HIDDEN + "-i" + LLAMA_INTERMEDIATE + "-l" + LLAMA_LAYERS + "-v" + LLAMA_VOCAB;
+        Path repos = o.work().resolve("models").resolve(key).resolve("repos");
+        Path modelDir = repos.resolve(LLAMA_REPO);
+        Path marker = repos.resolve(LLAMA_REPO + ".complete");
+        if (!Files.exists(marker)) {
+            step("part 8: generating the Llama-shaped model (LlamaConfig + save_pretrained, bf16) at " + modelDir);
+            delete(modelDir);
+            Proc.check(List.of(o.python().toString(), script.toString(), "make", modelDir.toString(), Integer.toString(LLAMA_HIDDEN),
+                    Integer.toString(LLAMA_INTERMEDIATE), Integer.toString(LLAMA_LAYERS), Integer.toString(LLAMA_VOCAB)),
+                    logs.resolve("llama-make.log"), Duration.ofMinutes(20));
+            Files.writeString(marker, "ok");
+        }
+        long bytes = 0;
+        int shards = 0;
+        try (var s = Files.list(modelDir)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                bytes += Files.size(f);
+                if (f.getFileName().toString().endsWith(".safetensors")) {
+                    shards++;
+                }
+            }
+        }
+        step(String.format(Locale.ROOT, "part 8: transformers from_pretrained of %s (%.2f GB, %d shards), %d runs each way", LLAMA_REPO,
+                bytes / 1e9, shards, o.repeat()));
+        Path config = Weightfs.config(run.resolve("config-llama.yaml"), LLAMA_REPO, "llama");
+        Samples viaMount = new Samples();
+        Samples viaHub = new Samples();
+        Map<String, Samples> mountSteps = new LinkedHashMap<>();
+        Map<String, Samples> hubSteps = new LinkedHashMap<>();
+        String checksum = null;
+        try (Weightfs.Server server = wfs.serve(repos, "127.0.0.1", List.of())) {
+            for (int rep = 1; rep <= o.repeat(); rep++) {
+                Path store = run.resolve("store-p8");
+                delete(store);
+                Mounts.sync();
+                Path mnt = run.resolve("mnt");
+                JsonObject r;
+                long t0 = System.nanoTime();
+                try (Weightfs.Mount m = wfs.mount(config, store, server.endpoint(), mnt)) {
+                    r = python("llama-mount", List.of(o.python().toString(), script.toString(), "mount", mnt.resolve("llama").toString()),
+                            Map.of());
+                    rssOther.add(m.peakRss());
+                }
+                delete(store);
+                viaMount.add(stepTimes(r, t0, mountSteps));
+                checksum = sameChecksum(checksum, r);
+
+                Path cache = run.resolve("hf-cache");
+                delete(cache);
+                Mounts.sync();
+                t0 = System.nanoTime();
+                r = python("llama-hub", List.of(o.python().toString(), script.toString(), "hub", LLAMA_REPO, cache.toString()),
+                        Map.of("HF_ENDPOINT", server.endpoint(), "HF_HUB_DISABLE_TELEMETRY", "1", "HF_HOME", run.resolve("hf-home").toString()));
+                delete(cache);
+                viaHub.add(stepTimes(r, t0, hubSteps));
+                checksum = sameChecksum(checksum, r);
+                step(String.format(Locale.ROOT, "  run %d: through a fresh mount %.1f s; snapshot_download + from_pretrained %.1f s", rep,
+                        viaMount.last(), viaHub.last()));
+            }
+        }
+        double ratio = Samples.ratios(viaHub, viaMount).median();
+        table.add("8", String.format(Locale.ROOT, "transformers 5.17 from_pretrained of a Llama-shaped model (%.2f GB bf16, %d shards of"
+                + " ~300 MB) through a fresh mount: mount process start -> model loaded and every weight page read, s", bytes / 1e9, shards),
+                viaMount.describe("%.1f"), "huggingface_hub 1.33 snapshot_download, then from_pretrained from local disk (same serve,"
+                        + " python started at the same moment): " + viaHub.describe("%.1f"),
+                faster(ratio), String.format(Locale.ROOT, ">= 2x faster: %s", ratio >= 2 ? "met" : "MISSED"));
+        table.note("part 8, medians after the start (python started with the mount process): through the mount: " + describeSteps(mountSteps)
+                + "; snapshot_download: " + describeSteps(hubSteps) + "; both loads gave the same weights (checksum " + checksum + ")");
+    }
+
+    /** Runs a part-8 python to completion; returns its last JSON line. */
+    private JsonObject python(String name, List<String> cmd, Map<String, String> env) throws Exception {
+        Proc p = Proc.start(name, cmd, logs.resolve(name + ".log"), env);
+        try {
+            var m = p.awaitLine(java.util.regex.Pattern.compile("^\\{.*\"loaded\".*\\}$"), Duration.ofMinutes(10));
+            check(p.waitFor(Duration.ofMinutes(1)) && p.exitStatus() == 0, name + " exited " + p.exitStatus() + "; log " + p.log());
+            return com.google.gson.JsonParser.parseString(m.group()).getAsJsonObject();
+        } finally {
+            p.close();
+        }
+    }
+
+    /** Seconds from {@code t0} (System.nanoTime, the same clock as python's time.monotonic) to "loaded"; each step into {@code steps}. */
+    private static double stepTimes(JsonObject r, long t0, Map<String, Samples> steps) {
+        JsonObject t = r.getAsJsonObject("times");
+        double start = t0 / 1e9;
+        for (String k : t.keySet()) {
+            steps.computeIfAbsent(k, x -> new Samples()).add(t.get(k).getAsDouble() - start);
+        }
+        return t.get("loaded").getAsDouble() - start;
+    }
+
+    private static String describeSteps(Map<String, Samples> steps) {
+        List<String> parts = new ArrayList<>();
+        steps.forEach((k, v) -> parts.add(k + " " + fmt1(v.median()) + " s"));
+        return String.join(", ", parts);
+    }
+
+    private static String sameChecksum(String before, JsonObject r) throws IOException {
+        String now = r.get("params").getAsString() + "/" + String.format(Locale.ROOT, "%.6g", r.get("checksum").getAsDouble());
+        check(before == null || before.equals(now), "the two loads disagree on the weights: " + before + " vs " + now);
+        return now;
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -214,6 +214,10 @@ final class Proc implements AutoCloseable {
                 .findFirst().orElse(process.pid());
     }
 
+    static String cmdlineOf(long pid) {
+        return cmdline(pid);
+    }
+
     private static String cmdline(long pid) {
         try {
             return new String(Files.readAllBytes(Path.of("/proc/" + pid + "/cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');

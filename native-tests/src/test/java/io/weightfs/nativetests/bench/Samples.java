@@ -64,6 +64,11 @@ final class Samples {
         return s.get(Math.max(0, Math.min(n - 1, rank - 1)));
     }
 
+    /** The i-th sample, in the order they were added. */
+    double get(int i) {
+        return values.get(i);
+    }
+
     /** The latest sample. */
     double last() {
         return values.isEmpty() ? Double.NaN : values.get(values.size() - 1);

@@ -54,12 +54,15 @@ final class Weightfs {
     private final List<String> abnormalExits = Collections.synchronizedList(new ArrayList<>());
     /** When set, the next mount starts with an empty CDS directory (the first start on a node). */
     private volatile boolean freshCds;
+    /** {@code --fuse BINDING} for every mount, or null for weightfs's default. */
+    private final String fuseBinding;
 
     /**
      * @param launcher {@code packaging/bin/weightfs}, or null to run the jar with {@link #LAUNCHER_FLAGS}
      * @param cds where the per-command CDS cache directories go
      */
-    Weightfs(String java, Path jar, Path launcher, Path logs, Path cds) {
+    Weightfs(String java, Path jar, Path launcher, Path logs, Path cds, String fuseBinding) {
+        this.fuseBinding = fuseBinding;
         this.java = java;
         this.jar = jar;
         this.launcher = launcher;
@@ -127,20 +130,47 @@ final class Weightfs {
 
     /** Starts {@code weightfs mount}; returns at once (see {@link Mount#awaitReady()}). */
     Mount mount(Path config, Path store, String endpoint, Path mnt, String... extra) throws IOException {
+        return mountUnder(List.of(), config, store, endpoint, mnt, extra);
+    }
+
+    /** As {@link #mount}, run under {@code prefix} (e.g. strace). */
+    Mount mountUnder(List<String> prefix, Path config, Path store, String endpoint, Path mnt, String... extra) throws IOException {
         Files.createDirectories(mnt);
         Files.createDirectories(store);
         List<String> args = new ArrayList<>(List.of("mount", "--config", config.toString(), "--store", store.toString(),
                 "--endpoint", endpoint));
+        if (fuseBinding != null) {
+            args.addAll(List.of("--fuse", fuseBinding));
+        }
         args.addAll(List.of(extra));
         args.add(mnt.toString());
-        Proc p = Proc.start("mount", command(List.of(), args.toArray(String[]::new)), log("mount"), env("mount"));
+        Proc p = Proc.start("mount", command(prefix, args.toArray(String[]::new)), log("mount"), env("mount"));
         return new Mount(this, p, mnt, store);
+    }
+
+    /** The binding the mounts use, as passed to {@code --fuse}; "default" when none was given. */
+    String fuseBinding() {
+        return fuseBinding == null ? "default" : fuseBinding;
     }
 
     /** Runs {@code weightfs fetch} to completion. */
     void fetch(Path config, Path dest, Path store, String endpoint) throws IOException, InterruptedException {
-        Proc.check(command(List.of(), "fetch", "--config", config.toString(), "--dest", dest.toString(), "--store",
-                store.toString(), "--endpoint", endpoint, "--progress", "none"), env("fetch"), log("fetch"), Duration.ofMinutes(30));
+        Proc.check(fetchCommand(config, dest, store, endpoint), env("fetch"), log("fetch"), Duration.ofMinutes(30));
+    }
+
+    /** Starts {@code weightfs fetch} and returns at once (the kill -9 and resume figure). */
+    Proc startFetch(Path config, Path dest, Path store, String endpoint) throws IOException {
+        return Proc.start("fetch", fetchCommand(config, dest, store, endpoint), log("fetch"), env("fetch"));
+    }
+
+    /** {@code store} null: no {@code --store} (fetch fills hidden files beside the destinations). */
+    private List<String> fetchCommand(Path config, Path dest, Path store, String endpoint) {
+        List<String> args = new ArrayList<>(List.of("fetch", "--config", config.toString(), "--dest", dest.toString()));
+        if (store != null) {
+            args.addAll(List.of("--store", store.toString()));
+        }
+        args.addAll(List.of("--endpoint", endpoint, "--progress", "none"));
+        return command(List.of(), args.toArray(String[]::new));
     }
 
     /** Runs {@code weightfs --version}: a JVM starting the jar and doing nothing else. */
