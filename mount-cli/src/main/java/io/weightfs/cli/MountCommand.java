@@ -196,14 +196,26 @@ final class MountCommand implements Callable<Integer> {
             hub.close();
             return Main.EXIT_FAILED;
         }
-        Thread hook = new Thread(daemon::close, "weightfs-shutdown");
+        // systemd (Type=notify) learns that the mount answers, and that it is going away.
+        java.util.Optional<io.weightfs.mount.SystemdNotify> systemd = io.weightfs.mount.SystemdNotify.fromEnvironment();
+        Thread hook = new Thread(() -> {
+            systemd.ifPresent(n -> n.stopping("unmounting " + mnt));
+            daemon.close();
+        }, "weightfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         daemon.metricsAddress().ifPresent(a -> System.out.println(METRICS_LINE + "http://" + a + "/metrics"));
         config.hfCache().ifPresent(h -> System.out.println("weightfs mount: Hugging Face cache view at " + mnt.resolve(h)
                 + " (HF_HUB_CACHE=" + mnt.resolve(h) + " HF_HUB_OFFLINE=1)"));
         System.out.println(READY_LINE + mnt);
         System.out.flush();
+        long files = daemon.entries().stream().mapToLong(r -> r.files().size()).sum();
+        systemd.ifPresent(n -> {
+            n.ready("mounted at " + mnt + ": " + files + " files" + (noPrefetch ? "" : ", filling in the background"));
+            daemon.fillComplete().whenComplete((done, failed) -> n.status("mounted at " + mnt + ": " + files + " files, "
+                    + (failed == null ? "fill finished" : "fill stopped: " + failed.getMessage())));
+        });
         daemon.awaitUnmounted();
+        systemd.ifPresent(n -> n.stopping(mnt + " was unmounted"));
         // Unmounted from outside ('weightfs umount'): clean up and exit normally.
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
