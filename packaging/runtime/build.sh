@@ -7,10 +7,13 @@
 #     lib/jvm.options     every JVM option, read by the launcher as java's @argfile
 #     runtime/            a jlink'ed Java 25 runtime with only the modules weightfs needs
 #
-# Usage: packaging/runtime/build.sh [--dest DIR] [--jar JAR]
+#     lib/weightfs.aot    the JDK 25 AOT cache from a training mount (packaging/runtime/train-aot.sh)
+#
+# Usage: packaging/runtime/build.sh [--dest DIR] [--jar JAR] [--no-aot]
 #   --dest DIR   where the dist goes (default packaging/target/dist); replaced if it exists
 #   --jar JAR    use this jar instead of mount-cli/target/weightfs.jar (built with Maven when
 #                missing or older than the sources; extra Maven arguments in $WEIGHTFS_MVN_ARGS)
+#   --no-aot     no AOT cache (the launcher then starts from the runtime's default CDS archive)
 # Needs a JDK 25 (jlink, jdeps): $WEIGHTFS_JAVA_HOME, $JAVA_HOME or /usr/lib/jvm/temurin-25*.
 set -euo pipefail
 
@@ -19,11 +22,13 @@ packaging="$(cd "$here/.." && pwd)"
 root="$(cd "$packaging/.." && pwd)"
 dest="$packaging/target/dist"
 jar=""
+aot=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --dest) dest="$2"; shift 2 ;;
     --jar) jar="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-aot) aot=""; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -81,6 +86,8 @@ install -m 0755 "$packaging/bin/weightfs" "$dest/bin/weightfs"
 install -m 0644 "$jar" "$dest/lib/weightfs.jar"
 install -m 0644 "$packaging/jvm.options" "$dest/lib/jvm.options"
 
-# The dist must run: the runtime, the options and the jar together.
+[ -z "$aot" ] || "$here/train-aot.sh" "$dest"
+
+# The dist must run: the runtime, the options, the jar (and the AOT cache) together.
 version="$("$dest/bin/weightfs" --version)"
 echo "build.sh: $version in $dest (runtime $(du -sh "$dest/runtime" | cut -f1), total $(du -sh "$dest" | cut -f1))" >&2
