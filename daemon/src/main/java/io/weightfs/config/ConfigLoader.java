@@ -355,7 +355,7 @@ public final class ConfigLoader {
             for (Draft d : drafts) {
                 if (d.folder != null) {
                     entries.add(new RepoEntry(d.where.index, d.where.section, d.repoId == null ? "?" : d.repoId, d.revision,
-                            d.folder, d.allow, d.ignore, d.secretName, d.type));
+                            d.folder, d.allow, d.ignore, d.secretName, d.type, d.baked));
                 }
             }
             section.hfCache().ifPresent(h -> checkHfCacheApart(new Where(WEIGHTFS, Where.SECTION), "hf_cache", h, entries));
@@ -542,11 +542,9 @@ public final class ConfigLoader {
             } else {
                 revisionProblem(revision).ifPresent(p -> problem(where, p));
             }
+            // use_volume: false (truss: the weights are baked into the image) is what weightfs bake bakes
+            // and what a mount given --baked serves from the image's files.
             Boolean useVolume = bool(where, entry, "use_volume");
-            if (Boolean.FALSE.equals(useVolume)) {
-                warnings.add(prefix(where) + "use_volume: false is ignored: weightfs always serves the repo"
-                        + " through the mount");
-            }
             String kind = string(where, entry, "kind");
             if (kind != null && !kind.strip().equalsIgnoreCase("hf")) {
                 problem(where, "unsupported kind " + quoted(kind) + ": supported kinds are: " + SUPPORTED_KINDS);
@@ -569,7 +567,7 @@ public final class ConfigLoader {
             } else if (volumeFolder != null) {
                 folder = folder(where, "volume_folder", volumeFolder, false);
             }
-            finishEntry(where, entry, repoId, revision, folder, "runtime_secret_name", type);
+            finishEntry(where, entry, repoId, revision, folder, "runtime_secret_name", type, Boolean.FALSE.equals(useVolume));
         }
 
         private void weightsEntry(Where where, Object raw) {
@@ -599,12 +597,12 @@ public final class ConfigLoader {
             } else if (mountLocation != null) {
                 folder = folder(where, "mount_location", mountLocation, true);
             }
-            finishEntry(where, entry, repoId, revision, folder, "auth_secret_name", type);
+            finishEntry(where, entry, repoId, revision, folder, "auth_secret_name", type, false);
         }
 
         /** The parts both sections share: patterns and secret; then records the entry. */
         private void finishEntry(Where where, Map<?, ?> entry, String repoId, String revision, String folder,
-                String secretKey, RepoType type) {
+                String secretKey, RepoType type, boolean baked) {
             Optional<List<String>> allow = patterns(where, entry, "allow_patterns");
             List<String> ignore = patterns(where, entry, "ignore_patterns").orElse(List.of());
             if (allow.isPresent() && allow.get().isEmpty()) {
@@ -615,7 +613,7 @@ public final class ConfigLoader {
                 TokenResolver.secretNameProblem(secret)
                         .ifPresent(p -> problem(where, secretKey + " " + quoted(secret) + " " + p));
             }
-            drafts.add(new Draft(where, repoId, revision, folder, allow, ignore, Optional.ofNullable(secret), type));
+            drafts.add(new Draft(where, repoId, revision, folder, allow, ignore, Optional.ofNullable(secret), type, baked));
         }
 
         /**
@@ -870,7 +868,7 @@ public final class ConfigLoader {
 
     /** An entry as far as it was understood; {@code folder} is null where it was not valid. */
     private record Draft(Where where, String repoId, String revision, String folder,
-            Optional<List<String>> allow, List<String> ignore, Optional<String> secretName, RepoType type) {
+            Optional<List<String>> allow, List<String> ignore, Optional<String> secretName, RepoType type, boolean baked) {
 
         String label() {
             String at = where.section + "[" + where.index + "]";

@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param secretName name of the secret file holding the token ({@code runtime_secret_name} /
  *     {@code auth_secret_name}), if any
  * @param repoType a model or a dataset repo ({@code repo_type:}, or {@code hf://datasets/...})
+ * @param baked {@code use_volume: false}: the weights are baked into the image at build time
+ *     ({@code weightfs bake}) and the mount presents them from those files, with no download
  */
 public record RepoEntry(
         int index,
@@ -28,12 +30,19 @@ public record RepoEntry(
         Optional<List<String>> allowPatterns,
         List<String> ignorePatterns,
         Optional<String> secretName,
-        RepoType repoType) {
+        RepoType repoType,
+        boolean baked) {
+
+    /** An entry served from the Hub (or the shared tier), not baked. */
+    public RepoEntry(int index, String section, String repoId, String revision, String folder,
+            Optional<List<String>> allowPatterns, List<String> ignorePatterns, Optional<String> secretName, RepoType repoType) {
+        this(index, section, repoId, revision, folder, allowPatterns, ignorePatterns, secretName, repoType, false);
+    }
 
     /** A model repo's entry. */
     public RepoEntry(int index, String section, String repoId, String revision, String folder,
             Optional<List<String>> allowPatterns, List<String> ignorePatterns, Optional<String> secretName) {
-        this(index, section, repoId, revision, folder, allowPatterns, ignorePatterns, secretName, RepoType.MODEL);
+        this(index, section, repoId, revision, folder, allowPatterns, ignorePatterns, secretName, RepoType.MODEL, false);
     }
 
     public RepoEntry {
@@ -50,5 +59,10 @@ public record RepoEntry(
     /** How error messages name this entry, e.g. {@code model_cache[1] (org/name)}. */
     public String label() {
         return section + "[" + index + "] (" + repoType.qualify(repoId) + ")";
+    }
+
+    /** The same entry pinned to {@code commit} (what a baked entry was baked at). */
+    public RepoEntry atRevision(String commit) {
+        return new RepoEntry(index, section, repoId, commit, folder, allowPatterns, ignorePatterns, secretName, repoType, baked);
     }
 }

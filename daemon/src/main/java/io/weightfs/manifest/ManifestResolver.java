@@ -47,7 +47,33 @@ public final class ManifestResolver {
      * @throws NothingMatchesException if the patterns select none of the repo's files
      */
     public ResolvedEntry resolve(RepoEntry entry, Optional<Token> token) throws IOException {
-        Manifest m = resolve(entry.repoType(), entry.repoId(), entry.revision(), token);
+        return select(entry, resolve(entry.repoType(), entry.repoId(), entry.revision(), token), token);
+    }
+
+    /**
+     * Pins an entry to a commit known beforehand, without asking the Hub where its revision points:
+     * a baked entry, whose files are those of the commit it was baked at. The manifest comes from
+     * the store, else from {@code known} (the baked manifests), and is saved in the store.
+     *
+     * @throws IOException if neither holds the manifest of that commit
+     */
+    public ResolvedEntry resolveAt(RepoEntry entry, String commit, ManifestStore known, Optional<Token> token) throws IOException {
+        Optional<Manifest> m = store.load(entry.repoType(), entry.repoId(), commit);
+        if (m.isEmpty()) {
+            m = known.load(entry.repoType(), entry.repoId(), commit);
+            if (m.isEmpty()) {
+                throw new IOException("no manifest of " + entry.repoType().qualify(entry.repoId()) + "@" + commit + " in " + known.dir());
+            }
+            store.save(m.get());
+        }
+        Manifest pinned = m.get();
+        if (!pinned.revision().equals(entry.revision())) {
+            pinned = new Manifest(pinned.repoId(), entry.revision(), commit, pinned.files(), pinned.repoType());
+        }
+        return select(entry, pinned, token);
+    }
+
+    private ResolvedEntry select(RepoEntry entry, Manifest m, Optional<Token> token) throws NothingMatchesException {
         PathFilter filter = PathFilter.of(entry.allowPatterns(), entry.ignorePatterns());
         List<ManifestFile> selected = new ArrayList<>();
         for (ManifestFile f : m.files()) {

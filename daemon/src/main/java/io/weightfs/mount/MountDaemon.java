@@ -22,6 +22,8 @@ import io.weightfs.manifest.ManifestResolver;
 import io.weightfs.manifest.ManifestStore;
 import io.weightfs.manifest.ResolvedEntry;
 import io.weightfs.fetch.Publisher;
+import io.weightfs.source.BakedFiles;
+import io.weightfs.source.BakedSource;
 import io.weightfs.source.HubSource;
 import io.weightfs.source.SharedSource;
 import io.weightfs.source.SharedTier;
@@ -59,9 +61,17 @@ public final class MountDaemon implements AutoCloseable {
      *     recorded order on the next start
      * @param shared the region's shared cache tier, if any: read from first when faster, published
      *     to once blobs are verified, and a second place for manifests and profiles
+     * @param baked the files {@code weightfs bake} left for the {@code use_volume: false} entries: those
+     *     entries are pinned to the commit they were baked at and read from these files first
      */
     public record Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
-            boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader, Ecosystem ecosystem) {
+            boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader, Ecosystem ecosystem,
+            Optional<BakedFiles> baked) {
+        public Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
+                boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader, Ecosystem ecosystem) {
+            this(mountpoint, storeDir, store, fetcher, mount, prefetch, profiles, shared, reader, ecosystem, Optional.empty());
+        }
+
         public Options(Path mountpoint, Path storeDir, StoreOptions store, BlockFetcher.Options fetcher, MountOptions mount,
                 boolean prefetch, boolean profiles, Optional<SharedTier> shared, Reader.Options reader) {
             this(mountpoint, storeDir, store, fetcher, mount, prefetch, profiles, shared, reader, Ecosystem.NONE);
@@ -193,7 +203,7 @@ public final class MountDaemon implements AutoCloseable {
                 if (mounting.isCompletedExceptionally()) {
                     break; // the mount failed already (a bad mountpoint): report that, not a manifest
                 }
-                entries.add(resolver.resolve(e, tokens.resolve(e.secretName())));
+                entries.add(resolve(resolver, e, tokens, options.baked()));
             } catch (ManifestResolver.NothingMatchesException nothing) {
                 abandon(pending, mounting, nothing);
                 store.close();
@@ -218,6 +228,15 @@ public final class MountDaemon implements AutoCloseable {
                 tiered = new TieredSource(new SharedSource(options.shared().get()), source, Clock.systemUTC());
                 source = tiered;
                 publisher = new Publisher(store, options.shared().get());
+            }
+            if (options.baked().isPresent()) {
+                BakedSource bakedSource = new BakedSource(options.baked().get(), entries, source);
+                List<Path> missing = bakedSource.missingOrWrongSize(entries);
+                if (!missing.isEmpty()) {
+                    LOG.warn("{} baked files are missing or of the wrong size (e.g. {}); their bytes come from the Hub",
+                            missing.size(), missing.getFirst());
+                }
+                source = bakedSource;
             }
             fetcher = new BlockFetcher(source, options.fetcher(), Clock.systemUTC());
             List<RepoFile> order = PrefetchOrder.order(entries);
@@ -279,6 +298,30 @@ public final class MountDaemon implements AutoCloseable {
             closeQuietly(fs, prefetcher, fetcher, store);
             throw e;
         }
+    }
+
+    /**
+     * A {@code use_volume: false} entry, given the baked files, is pinned to the commit it was baked
+     * at, from the baked manifests: no Hub. Without them it is fetched like any other entry (as
+     * before baking existed), with a warning; an entry that should be baked but is not is refused.
+     */
+    private static ResolvedEntry resolve(ManifestResolver resolver, RepoEntry e, TokenResolver tokens, Optional<BakedFiles> baked)
+            throws IOException {
+        if (!e.baked()) {
+            return resolver.resolve(e, tokens.resolve(e.secretName()));
+        }
+        if (baked.isEmpty()) {
+            LOG.warn("{} has use_volume: false, but no baked files were given (--baked DIR): fetching it like any other entry",
+                    e.label());
+            return resolver.resolve(e, tokens.resolve(e.secretName()));
+        }
+        BakedFiles b = baked.get();
+        BakedFiles.Entry be = b.find(e).orElseThrow(() -> new IOException("use_volume: false, but " + b.dest()
+                + " holds no bake of it (revision " + e.revision() + ", folder " + e.folder() + "); bake it with: weightfs bake --config CONFIG --dest "
+                + b.dest()));
+        ResolvedEntry r = resolver.resolveAt(e, be.commit(), b.manifests(), tokens.resolve(e.secretName()));
+        LOG.info("{}: baked at commit {} in {} ({} files); reading them from there", e.label(), be.commit(), b.dest(), r.files().size());
+        return r;
     }
 
     private static MountedFs awaitMount(CompletableFuture<MountedFs> mounting) throws IOException {

@@ -1,6 +1,7 @@
 package io.weightfs.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -121,8 +122,10 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void useVolumeFalse_isAccepted() throws ConfigException {
-        assertEquals(1, parse(modelCache("gpt2", "gpt2") + "    use_volume: false\n").entries().size());
+    void useVolumeFalse_marksTheEntryBaked_andTrueOrAbsentDoNot() throws ConfigException {
+        assertTrue(parse(modelCache("gpt2", "gpt2") + "    use_volume: false\n").entries().getFirst().baked());
+        assertFalse(parse(modelCache("gpt2", "gpt2") + "    use_volume: true\n").entries().getFirst().baked());
+        assertFalse(parse(modelCache("gpt2", "gpt2")).entries().getFirst().baked());
     }
 
     @ParameterizedTest

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             StatusCommand.class,
             GcCommand.class,
             FetchCommand.class,
+            BakeCommand.class,
             ServeCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class

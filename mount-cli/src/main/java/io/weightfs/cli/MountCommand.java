@@ -107,6 +107,12 @@ final class MountCommand implements Callable<Integer> {
                     + " interface; port 0 for a free one). Wins over the config's weightfs: metrics.")
     String metrics;
 
+    @Option(names = "--baked", paramLabel = "DIR",
+            description = "Where 'weightfs bake' put the weights of the use_volume: false entries (in an image, at build"
+                    + " time): those entries are served from these files, each block checked, with no download. Must not"
+                    + " be inside MOUNTPOINT.")
+    Path baked;
+
     @Override
     public Integer call() throws Exception {
         Path mnt = mountpoint.toAbsolutePath().normalize();
@@ -152,6 +158,25 @@ final class MountCommand implements Callable<Integer> {
             System.err.println("weightfs mount: " + e.getMessage());
             return Main.EXIT_USAGE;
         }
+        java.util.Optional<io.weightfs.source.BakedFiles> bakedFiles = java.util.Optional.empty();
+        if (baked != null) {
+            Path b = baked.toAbsolutePath().normalize();
+            if (b.startsWith(mnt)) {
+                System.err.println("weightfs mount: the baked files at " + b + " are inside the mountpoint " + mnt
+                        + ", which the mount would hide; bake to a folder beside it (e.g. /app/weightfs-baked)");
+                return Main.EXIT_USAGE;
+            }
+            try {
+                bakedFiles = java.util.Optional.of(io.weightfs.source.BakedFiles.open(b));
+            } catch (IOException e) {
+                System.err.println("weightfs mount: --baked: " + e.getMessage());
+                return Main.EXIT_USAGE;
+            }
+            if (config.entries().stream().noneMatch(io.weightfs.config.RepoEntry::baked)) {
+                System.err.println("weightfs mount: warning: --baked " + b + " is given, but no entry of the config has"
+                        + " use_volume: false; nothing is read from it");
+            }
+        }
         if (background) {
             return detach(mnt);
         }
@@ -188,7 +213,7 @@ final class MountCommand implements Callable<Integer> {
             daemon = MountDaemon.start(config, hub, common.tokens(),
                     new MountDaemon.Options(mnt, common.store(), storeOptions, fetcherOptions, mountOptions, !noPrefetch, !noProfile, shared,
                             new io.weightfs.fetch.Reader.Options(readTimeout, verifyMode),
-                            new MountDaemon.Ecosystem(config.hfCache(), metricsAt)));
+                            new MountDaemon.Ecosystem(config.hfCache(), metricsAt), bakedFiles));
         } catch (ManifestResolver.NothingMatchesException e) {
             System.err.println("weightfs mount: " + e.getMessage());
             hub.close();
@@ -198,14 +223,26 @@ final class MountCommand implements Callable<Integer> {
             hub.close();
             return Main.EXIT_FAILED;
         }
-        Thread hook = new Thread(daemon::close, "weightfs-shutdown");
+        // systemd (Type=notify) learns that the mount answers, and that it is going away.
+        java.util.Optional<io.weightfs.mount.SystemdNotify> systemd = io.weightfs.mount.SystemdNotify.fromEnvironment();
+        Thread hook = new Thread(() -> {
+            systemd.ifPresent(n -> n.stopping("unmounting " + mnt));
+            daemon.close();
+        }, "weightfs-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         daemon.metricsAddress().ifPresent(a -> System.out.println(METRICS_LINE + "http://" + a + "/metrics"));
         config.hfCache().ifPresent(h -> System.out.println("weightfs mount: Hugging Face cache view at " + mnt.resolve(h)
                 + " (HF_HUB_CACHE=" + mnt.resolve(h) + " HF_HUB_OFFLINE=1)"));
         System.out.println(READY_LINE + mnt);
         System.out.flush();
+        long files = daemon.entries().stream().mapToLong(r -> r.files().size()).sum();
+        systemd.ifPresent(n -> {
+            n.ready("mounted at " + mnt + ": " + files + " files" + (noPrefetch ? "" : ", filling in the background"));
+            daemon.fillComplete().whenComplete((done, failed) -> n.status("mounted at " + mnt + ": " + files + " files, "
+                    + (failed == null ? "fill finished" : "fill stopped: " + failed.getMessage())));
+        });
         daemon.awaitUnmounted();
+        systemd.ifPresent(n -> n.stopping(mnt + " was unmounted"));
         // Unmounted from outside ('weightfs umount'): clean up and exit normally.
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
