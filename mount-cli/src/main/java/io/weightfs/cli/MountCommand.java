@@ -50,6 +50,11 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--allow-other", description = "Let other users (the model server's container) read the mount.")
     boolean allowOther;
 
+    @Option(names = "--unmount-stale", description = "If MOUNTPOINT holds a stale FUSE mount whose daemon died"
+            + " (\"Transport endpoint is not connected\"), unmount it first. A mount that answers is never touched."
+            + " For sidecars and services that restart on the same mountpoint.")
+    boolean unmountStale;
+
     @Option(names = "--background", description = "Detach; return once the mount answers. Logs go to STORE/logs/.")
     boolean background;
 
@@ -131,6 +136,17 @@ final class MountCommand implements Callable<Integer> {
                 return Main.EXIT_USAGE;
             }
             metricsAt = java.util.Optional.of(MetricsAddress.parse(metrics));
+        }
+        if (unmountStale) {
+            try {
+                if (io.weightfs.fuse.FuseMounter.unmountIfStale(mnt)) {
+                    System.err.println("weightfs mount: unmounted the stale FUSE mount at " + mnt + " (its daemon had died)");
+                }
+            } catch (IOException e) {
+                System.err.println("weightfs mount: " + mnt + " holds a stale FUSE mount that could not be unmounted: "
+                        + e.getMessage());
+                return Main.EXIT_FAILED;
+            }
         }
         if (!Files.isDirectory(mnt)) {
             System.err.println("weightfs mount: " + mnt + " is not a directory; create it first (mkdir -p " + mnt + ")");
