@@ -55,6 +55,10 @@ final class MountCommand implements Callable<Integer> {
             + " For sidecars and services that restart on the same mountpoint.")
     boolean unmountStale;
 
+    @Option(names = "--mkdir", description = "Create MOUNTPOINT (and its parents) if it is missing, as a sidecar's"
+            + " mountpoint inside a shared, empty volume is.")
+    boolean mkdir;
+
     @Option(names = "--background", description = "Detach; return once the mount answers. Logs go to STORE/logs/.")
     boolean background;
 
@@ -145,6 +149,14 @@ final class MountCommand implements Callable<Integer> {
             } catch (IOException e) {
                 System.err.println("weightfs mount: " + mnt + " holds a stale FUSE mount that could not be unmounted: "
                         + e.getMessage());
+                return Main.EXIT_FAILED;
+            }
+        }
+        if (mkdir && !Files.exists(mnt, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !MountTableView.isFuseMount(mnt)) {
+            try {
+                Files.createDirectories(mnt);
+            } catch (IOException e) {
+                System.err.println("weightfs mount: cannot create " + mnt + ": " + e);
                 return Main.EXIT_FAILED;
             }
         }
