@@ -88,6 +88,36 @@ public final class FuseMounter {
         Unmounter.unmount(mountpoint);
     }
 
+    /**
+     * Unmounts a stale FUSE mount at {@code mountpoint}, one whose daemon died (a listing fails with
+     * "Transport endpoint is not connected"), so that a restarted daemon (a sidecar container that
+     * was killed) can mount there again. A mount that answers, or one whose daemon hangs, is left
+     * alone, as is anything that is not a FUSE mount.
+     *
+     * @return true if a stale mount was there and is gone now
+     * @throws IOException if a stale mount was there and could not be unmounted
+     */
+    public static boolean unmountIfStale(Path mountpoint) throws IOException {
+        Path abs = mountpoint.toAbsolutePath().normalize();
+        Optional<MountTable.Entry> existing = MountTable.find(MountTable.canonical(abs)).filter(MountTable.Entry::isFuse);
+        if (existing.isEmpty()) {
+            return false;
+        }
+        try {
+            answerWithin(PROBE_TIMEOUT, () -> {
+                Files.newDirectoryStream(abs).close();
+                return null;
+            });
+            return false;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (FileSystemException e) {
+            LOG.info("{} holds a stale FUSE mount ({}: {}); unmounting it", abs, existing.get().source(), e.getReason());
+            Unmounter.unmount(abs);
+            return true;
+        }
+    }
+
     private static Path checkMountpoint(Path mountpoint) throws IOException {
         Path abs = mountpoint.toAbsolutePath().normalize();
         // The mount table first: a stale mount cannot be stat'ed, and would look like a missing directory.

@@ -52,6 +52,15 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--allow-other", description = "Let other users (the model server's container) read the mount.")
     boolean allowOther;
 
+    @Option(names = "--unmount-stale", description = "If MOUNTPOINT holds a stale FUSE mount whose daemon died"
+            + " (\"Transport endpoint is not connected\"), unmount it first. A mount that answers is never touched."
+            + " For sidecars and services that restart on the same mountpoint.")
+    boolean unmountStale;
+
+    @Option(names = "--mkdir", description = "Create MOUNTPOINT (and its parents) if it is missing, as a sidecar's"
+            + " mountpoint inside a shared, empty volume is.")
+    boolean mkdir;
+
     @Option(names = "--background", description = "Detach; return once the mount answers. Logs go to STORE/logs/.")
     boolean background;
 
@@ -139,6 +148,25 @@ final class MountCommand implements Callable<Integer> {
                 return Main.EXIT_USAGE;
             }
             metricsAt = java.util.Optional.of(MetricsAddress.parse(metrics));
+        }
+        if (unmountStale) {
+            try {
+                if (io.weightfs.fuse.FuseMounter.unmountIfStale(mnt)) {
+                    System.err.println("weightfs mount: unmounted the stale FUSE mount at " + mnt + " (its daemon had died)");
+                }
+            } catch (IOException e) {
+                System.err.println("weightfs mount: " + mnt + " holds a stale FUSE mount that could not be unmounted: "
+                        + e.getMessage());
+                return Main.EXIT_FAILED;
+            }
+        }
+        if (mkdir && !Files.exists(mnt, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !MountTableView.isFuseMount(mnt)) {
+            try {
+                Files.createDirectories(mnt);
+            } catch (IOException e) {
+                System.err.println("weightfs mount: cannot create " + mnt + ": " + e);
+                return Main.EXIT_FAILED;
+            }
         }
         if (!Files.isDirectory(mnt)) {
             System.err.println("weightfs mount: " + mnt + " is not a directory; create it first (mkdir -p " + mnt + ")");
