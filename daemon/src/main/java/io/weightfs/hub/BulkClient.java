@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -344,7 +343,11 @@ final class BulkClient implements AutoCloseable {
             readSince = System.nanoTime();
             try {
                 return transport.read(dst);
-            } catch (AsynchronousCloseException e) {
+            } catch (IOException e) {
+                // The watchdog closes the connection to abort it. It can close between two reads, so
+                // the failure is then a plain ClosedChannelException in the next read, not an
+                // AsynchronousCloseException: either way the watchdog's reason is what happened (a
+                // transfer below the floor must count against the retry budget as such).
                 throw explain(e);
             } finally {
                 readSince = 0;
