@@ -169,8 +169,8 @@ final class KernelSession implements FuseSession {
         return protocol.unexpectedFailures();
     }
 
-    /** "on", or why it is off. */
-    String passthroughState() {
-        return protocol.passthroughState();
+    @Override
+    public String transportNote() {
+        return "FUSE passthrough " + protocol.passthroughState();
     }
 }
