@@ -19,7 +19,8 @@ public enum FuseBinding {
     /**
      * weightfs's own transport over /dev/fuse (package {@code fuse.kernel}), no libfuse: protocol
      * 7.40, 1 MiB reads, interrupts (a signalled reader gets EINTR at once), and FUSE passthrough for
-     * verified files where the kernel has it (Linux 6.9+). Mounts with mount(2): root only.
+     * verified files where the kernel has it (Linux 6.9+, root). Mounts with mount(2) as root,
+     * through fusermount3 otherwise.
      */
     KERNEL("/dev/fuse", null, "modprobe fuse");
 

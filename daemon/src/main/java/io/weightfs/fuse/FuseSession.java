@@ -21,4 +21,9 @@ interface FuseSession {
     long largestReadRequest();
 
     long unexpectedFailures();
+
+    /** What the transport negotiated that a user may want to know ("passthrough on"); empty if nothing. */
+    default String transportNote() {
+        return "";
+    }
 }

@@ -44,6 +44,8 @@ final class KernelSession implements FuseSession {
     static final int MAX_THREADS = 64;
     /** Set to 0 (or "false") to mount without FUSE passthrough, for comparison. */
     static final String PASSTHROUGH_ENV = "WEIGHTFS_PASSTHROUGH";
+    /** "fusermount3": mount through fusermount3 even as root (how tests cover the unprivileged route). */
+    static final String MOUNT_PROPERTY = "weightfs.fuse.mount";
 
     private final DevFuse dev;
     private final FuseProtocol protocol;
@@ -59,31 +61,84 @@ final class KernelSession implements FuseSession {
     }
 
     static KernelSession start(FsOps fs, Path mountpoint, MountOptions options, ProcessOwner owner) throws IOException {
-        if (!owner.isRoot()) {
-            throw new IOException("cannot mount " + mountpoint + " with --fuse kernel: it mounts with mount(2), which"
-                    + " needs root (CAP_SYS_ADMIN), and the unprivileged route through fusermount3 is not built yet;"
-                    + " mount with --fuse jfuse instead");
+        boolean viaFusermount = !owner.isRoot() || "fusermount3".equals(System.getProperty(MOUNT_PROPERTY));
+        // Passthrough needs CAP_SYS_ADMIN for each backing file: not asked for where it cannot work.
+        boolean passthrough = passthroughWanted() && owner.isRoot();
+        DevFuse dev;
+        if (viaFusermount) {
+            dev = mountWithFusermount(mountpoint, options);
+        } else {
+            dev = DevFuse.open(DEV_FUSE);
+            String data = "fd=" + dev.fd() + ",rootmode=40000,user_id=" + owner.uid() + ",group_id=" + owner.gid()
+                    + ",default_permissions" + (options.allowOther() ? ",allow_other" : "");
+            try {
+                DevFuse.mount(options.fsName(), mountpoint, "fuse.weightfs",
+                        DevFuse.MS_RDONLY | DevFuse.MS_NOSUID | DevFuse.MS_NODEV, data);
+            } catch (IOException e) {
+                dev.close();
+                throw new IOException("could not mount " + mountpoint + " with --fuse kernel: " + e.getMessage(), e);
+            }
         }
-        boolean passthrough = passthroughWanted();
-        DevFuse dev = DevFuse.open(DEV_FUSE);
         FuseProtocol protocol = new FuseProtocol(fs, dev, Errnos.jnr(), owner.uid(), owner.gid(),
                 options.attrTimeout(), options.entryTimeout(), passthrough);
         fs.setInvalidator(protocol::invalidate);
-        String data = "fd=" + dev.fd() + ",rootmode=40000,user_id=" + owner.uid() + ",group_id=" + owner.gid()
-                + ",default_permissions" + (options.allowOther() ? ",allow_other" : "");
-        try {
-            DevFuse.mount(options.fsName(), mountpoint, "fuse.weightfs",
-                    DevFuse.MS_RDONLY | DevFuse.MS_NOSUID | DevFuse.MS_NODEV, data);
-        } catch (IOException e) {
-            dev.close();
-            protocol.close();
-            throw new IOException("could not mount " + mountpoint + " with --fuse kernel: " + e.getMessage(), e);
-        }
         KernelSession session = new KernelSession(dev, protocol);
         for (int i = 0; i < INITIAL_THREADS; i++) {
             session.spawn();
         }
         return session;
+    }
+
+    /**
+     * The unprivileged route, as libfuse does it: fusermount3 (setuid root) opens /dev/fuse, mounts
+     * it and sends the fd back over a socket named by {@code _FUSE_COMMFD}. The child can only
+     * inherit the socket as one of its standard streams (the JDK closes every other fd in the
+     * child), so it is put on this process's fd 0 for the moment of the start, then fd 0 is put
+     * back; weightfs never reads its standard input.
+     */
+    private static DevFuse mountWithFusermount(Path mountpoint, MountOptions options) throws IOException {
+        String opts = "ro,nosuid,nodev,default_permissions,fsname=" + options.fsName() + ",subtype=weightfs"
+                + (options.allowOther() ? ",allow_other" : "");
+        int[] sv = DevFuse.socketpair();
+        Process p;
+        synchronized (KernelSession.class) {
+            int savedStdin = DevFuse.dup(0);
+            try {
+                DevFuse.dup2(sv[1], 0);
+                ProcessBuilder pb = new ProcessBuilder("fusermount3", "-o", opts, "--", mountpoint.toString())
+                        .redirectInput(ProcessBuilder.Redirect.INHERIT).redirectErrorStream(true);
+                pb.environment().put("_FUSE_COMMFD", "0");
+                p = pb.start();
+            } catch (IOException e) {
+                DevFuse.closeFd(sv[0]);
+                throw new IOException("could not mount " + mountpoint + " with --fuse kernel: fusermount3 could not"
+                        + " start (" + e.getMessage() + "); install it with 'apt-get install -y fuse3'", e);
+            } finally {
+                DevFuse.dup2(savedStdin, 0);
+                DevFuse.closeFd(savedStdin);
+                DevFuse.closeFd(sv[1]);
+            }
+        }
+        int fd;
+        try {
+            fd = DevFuse.receiveFd(sv[0]);
+        } finally {
+            DevFuse.closeFd(sv[0]);
+        }
+        String output;
+        try {
+            p.waitFor(Unmounter.COMMAND_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            output = new String(p.getInputStream().readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8).strip();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            output = "";
+        }
+        if (fd < 0) {
+            throw new IOException("could not mount " + mountpoint + " with --fuse kernel: fusermount3 -o " + opts
+                    + " failed" + (output.isEmpty() ? "" : ": " + output));
+        }
+        LOG.debug("mounted {} through fusermount3 (fd {})", mountpoint, fd);
+        return DevFuse.ofFd(fd);
     }
 
     private static boolean passthroughWanted() {
@@ -169,8 +224,8 @@ final class KernelSession implements FuseSession {
         return protocol.unexpectedFailures();
     }
 
-    /** "on", or why it is off. */
-    String passthroughState() {
-        return protocol.passthroughState();
+    @Override
+    public String transportNote() {
+        return "FUSE passthrough " + protocol.passthroughState();
     }
 }

@@ -90,6 +90,14 @@ public final class MountedFs implements AutoCloseable {
         return session.unexpectedFailures();
     }
 
+    /**
+     * What the transport negotiated, for the start's log line: with {@code --fuse kernel} whether
+     * FUSE passthrough is on, and why not; empty for the libfuse bindings.
+     */
+    public String transportNote() {
+        return session.transportNote();
+    }
+
     /** Blocks until the mount is gone (unmounted by anyone, or its connection aborted). */
     public void awaitUnmounted() throws InterruptedException {
         try {

@@ -285,8 +285,10 @@ public final class MountDaemon implements AutoCloseable {
                 prefetcher.watchOnly();
             }
             long files = entries.stream().mapToLong(r -> r.files().size()).sum();
-            LOG.info("mounted {} ({} entries, {} files) with {}; {}", options.mountpoint(), entries.size(), files,
-                    mounted.binding(), options.prefetch() ? "filling in the background" : "no background fill");
+            String note = mounted.transportNote();
+            LOG.info("mounted {} ({} entries, {} files) with {}{}; {}", options.mountpoint(), entries.size(), files,
+                    mounted.binding(), note.isEmpty() ? "" : " (" + note + ")",
+                    options.prefetch() ? "filling in the background" : "no background fill");
             return new MountDaemon(store, fetcher, prefetcher, fs, mounted, entries, recorder, publisher, options.shared(), status[0],
                     metrics);
         } catch (IOException | RuntimeException e) {

@@ -46,7 +46,7 @@ final class MountCommand implements Callable<Integer> {
     @Option(names = "--fuse", paramLabel = "BINDING", defaultValue = "jfuse",
             description = "jfuse (libfuse3, the default), jnr (libfuse2, for hosts without libfuse3), or kernel"
                     + " (weightfs's own transport over /dev/fuse, no libfuse: interrupts, and FUSE passthrough of"
-                    + " verified files on Linux 6.9+; root only).")
+                    + " verified files on Linux 6.9+ as root).")
     String binding;
 
     @Option(names = "--allow-other", description = "Let other users (the model server's container) read the mount.")

@@ -51,6 +51,16 @@ public final class DevFuse implements FuseChannel, AutoCloseable {
                     ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), ERRNO_OPTION);
     private static final MethodHandle UMOUNT2 = downcall("umount2",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), ERRNO_OPTION);
+    private static final MethodHandle SOCKETPAIR = downcall("socketpair",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.ADDRESS), ERRNO_OPTION);
+    private static final MethodHandle DUP = downcall("dup",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), ERRNO_OPTION);
+    private static final MethodHandle DUP2 = downcall("dup2",
+            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), ERRNO_OPTION);
+    private static final MethodHandle RECVMSG = downcall("recvmsg",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+            ERRNO_OPTION);
     private static final MethodHandle STRERROR = downcall("strerror",
             FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
 
@@ -98,6 +108,107 @@ public final class DevFuse implements FuseChannel, AutoCloseable {
 
     public int fd() {
         return fd;
+    }
+
+    /** Takes over an fd of /dev/fuse that fusermount3 opened and mounted. */
+    public static DevFuse ofFd(int fd) {
+        return new DevFuse(fd);
+    }
+
+    /** socketpair(AF_UNIX, SOCK_STREAM): the channel fusermount3 sends the mounted fd back on. */
+    public static int[] socketpair() throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = a.allocate(CAPTURE);
+            MemorySegment sv = a.allocate(ValueLayout.JAVA_INT, 2);
+            int rc = (int) SOCKETPAIR.invokeExact(cs, 1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, sv);
+            if (rc != 0) {
+                throw failure("socketpair", errno(cs));
+            }
+            return new int[] {sv.getAtIndex(ValueLayout.JAVA_INT, 0), sv.getAtIndex(ValueLayout.JAVA_INT, 1)};
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
+    /** dup(2); throws on failure. */
+    public static int dup(int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = a.allocate(CAPTURE);
+            int rc = (int) DUP.invokeExact(cs, fd);
+            if (rc < 0) {
+                throw failure("dup", errno(cs));
+            }
+            return rc;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
+    /** dup2(2); throws on failure. */
+    public static void dup2(int from, int to) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = a.allocate(CAPTURE);
+            int rc = (int) DUP2.invokeExact(cs, from, to);
+            if (rc < 0) {
+                throw failure("dup2", errno(cs));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
+    }
+
+    /** close(2) of a plain fd; errors ignored. */
+    public static void closeFd(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            int ignored = (int) CLOSE.invokeExact(a.allocate(CAPTURE), fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException("close", t);
+        }
+    }
+
+    /**
+     * Receives one fd sent with SCM_RIGHTS on {@code socket} (fusermount3's _FUSE_COMMFD protocol:
+     * one byte of data, the fd in the control message). Blocks; returns -1 when the sender closed
+     * the socket without sending one (fusermount3 failed).
+     */
+    public static int receiveFd(int socket) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment cs = a.allocate(CAPTURE);
+            MemorySegment data = a.allocate(1);
+            MemorySegment iov = a.allocate(16, 8); // struct iovec { void *base; size_t len; }
+            iov.set(ValueLayout.ADDRESS, 0, data);
+            iov.set(ValueLayout.JAVA_LONG, 8, 1);
+            // CMSG_SPACE(sizeof(int)) on LP64: a 16-byte cmsghdr, the int, padding to 8.
+            MemorySegment control = a.allocate(24, 8);
+            MemorySegment msg = a.allocate(56, 8); // struct msghdr on LP64
+            msg.set(ValueLayout.ADDRESS, 16, iov);
+            msg.set(ValueLayout.JAVA_LONG, 24, 1);
+            msg.set(ValueLayout.ADDRESS, 32, control);
+            msg.set(ValueLayout.JAVA_LONG, 40, control.byteSize());
+            long n;
+            do {
+                n = (long) RECVMSG.invokeExact(cs, socket, msg, 0);
+            } while (n < 0 && errno(cs) == ErrorCodes.EINTR());
+            if (n < 0) {
+                throw failure("recvmsg", errno(cs));
+            }
+            long controlLen = msg.get(ValueLayout.JAVA_LONG, 40);
+            if (n == 0 || controlLen < 20 || control.get(ValueLayout.JAVA_INT, 8) != 1 /* SOL_SOCKET */
+                    || control.get(ValueLayout.JAVA_INT, 12) != 1 /* SCM_RIGHTS */) {
+                return -1;
+            }
+            return control.get(ValueLayout.JAVA_INT, 16);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
     }
 
     /** mount(2). */

@@ -93,8 +93,11 @@ public final class FuseProtocol {
     /** A directory's entries as OPENDIR saw them: "." and ".." first, offsets are indexes + 1. */
     private record DirListing(String path, List<String> names, List<Attr> attrs) {}
 
-    /** An open file: which node, and whether the kernel reads it by passthrough. */
-    private record OpenFile(NodeTable.Node node, boolean passthrough) {}
+    /** How the kernel reads an open file, which decides the per-node count it is in. */
+    private enum OpenKind { DIRECT_IO, CACHED, PASSTHROUGH }
+
+    /** An open file: which node, and how the kernel reads it. */
+    private record OpenFile(NodeTable.Node node, OpenKind kind) {}
 
     /**
      * @param uid owner reported for every file
@@ -168,18 +171,24 @@ public final class FuseProtocol {
             return;
         }
         long id = node.get().id;
-        notifier.execute(() -> {
-            ByteBuffer m = ByteBuffer.allocateDirect(Proto.OUT_HEADER + Proto.NOTIFY_INVAL_INODE_OUT)
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            m.putInt(0, m.capacity()).putInt(4, Proto.NOTIFY_INVAL_INODE).putLong(8, 0);
-            m.putLong(16, id).putLong(24, 0).putLong(32, 0); // offset 0, length 0: all pages
-            int rc = channel.send(m);
-            if (rc != 0 && rc != -ErrorCodes.ENOENT()) {
-                LOG.debug("notify_inval_inode {} ({}) = {}", id, path, rc);
-            } else {
-                LOG.debug("dropped the kernel's cache of {}", path);
-            }
-        });
+        try {
+            notifier.execute(() -> notifyInvalInode(id, path));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("not invalidating {}: unmounted, the kernel's cache went with the mount", path);
+        }
+    }
+
+    private void notifyInvalInode(long id, String path) {
+        ByteBuffer m = ByteBuffer.allocateDirect(Proto.OUT_HEADER + Proto.NOTIFY_INVAL_INODE_OUT)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        m.putInt(0, m.capacity()).putInt(4, Proto.NOTIFY_INVAL_INODE).putLong(8, 0);
+        m.putLong(16, id).putLong(24, 0).putLong(32, 0); // offset 0, length 0: all pages
+        int rc = channel.send(m);
+        if (rc != 0 && rc != -ErrorCodes.ENOENT()) {
+            LOG.debug("notify_inval_inode {} ({}) = {}", id, path, rc);
+        } else {
+            LOG.debug("dropped the kernel's cache of {}", path);
+        }
     }
 
     /** Stops the notification thread; after the loop ended. */
@@ -498,18 +507,18 @@ public final class FuseProtocol {
         try {
             if (fs.directIo(fh)) {
                 openFlags = Proto.FOPEN_DIRECT_IO;
-                opens.put(fh, new OpenFile(node, false)); // neither kind: the kernel puts direct I/O in no mode
+                opens.put(fh, new OpenFile(node, OpenKind.DIRECT_IO)); // the kernel puts direct I/O in no mode
             } else {
                 backingId = passthrough ? passthroughOpen(node, fh) : 0;
                 if (backingId > 0) {
                     openFlags = Proto.FOPEN_PASSTHROUGH;
-                    opens.put(fh, new OpenFile(node, true));
+                    opens.put(fh, new OpenFile(node, OpenKind.PASSTHROUGH));
                 } else {
                     openFlags = fs.keepCache(fh) ? Proto.FOPEN_KEEP_CACHE : 0;
                     synchronized (node) {
                         node.cachedOpens++;
                     }
-                    opens.put(fh, new OpenFile(node, false));
+                    opens.put(fh, new OpenFile(node, OpenKind.CACHED));
                 }
             }
         } catch (Throwable t) {
@@ -577,13 +586,15 @@ public final class FuseProtocol {
         NodeTable.Node node = of.node();
         int closeId = 0;
         synchronized (node) {
-            if (of.passthrough()) {
-                if (--node.passthroughOpens == 0) {
-                    closeId = node.backingId;
-                    node.backingId = 0;
+            switch (of.kind()) {
+                case PASSTHROUGH -> {
+                    if (--node.passthroughOpens == 0) {
+                        closeId = node.backingId;
+                        node.backingId = 0;
+                    }
                 }
-            } else if (node.cachedOpens > 0) {
-                node.cachedOpens--;
+                case CACHED -> node.cachedOpens--;
+                case DIRECT_IO -> {}
             }
         }
         if (closeId > 0) {

@@ -514,7 +514,9 @@ class FuseProtocolTest {
         assertEquals(0, m.getLong(8));
         assertEquals(a, m.getLong(16));
         protocol.invalidate("/dir/b.txt"); // never looked up: nothing to drop, nothing sent
+        assertTrue(channel.sent.poll(200, TimeUnit.MILLISECONDS) == null);
         protocol.close();
+        protocol.invalidate("/a.bin"); // after unmount: nothing to drop, and no failure for the caller
         assertTrue(channel.sent.poll(200, TimeUnit.MILLISECONDS) == null);
     }
 
