@@ -373,6 +373,12 @@ public final class BlockFetcher implements AutoCloseable {
      * A read needs a block that another worker's run will reach only after the blocks before it:
      * the run stops before it, and it (and the rest of the run) is queued again at its own class.
      */
+    /**
+     * A read cuts a run only at a block at least this many blocks past the one the run's worker is
+     * writing: the next block comes soonest from the worker's own stream.
+     */
+    static final int CUT_MIN_AHEAD = 1;
+
     private void cut(Pending p) {
         Run run = p.run;
         if (run == null) {
@@ -380,8 +386,12 @@ public final class BlockFetcher implements AutoCloseable {
         }
         List<Pending> freed = new ArrayList<>();
         synchronized (run) {
-            if (p.block < run.reservedTo || p.block >= run.end) {
-                return; // the worker is at (or past) it already: it comes soonest from there
+            if (p.block < run.reservedTo + CUT_MIN_AHEAD || p.block >= run.end) {
+                // The worker is at it, past it, or in the block just before it: it comes soonest
+                // from there. (A sequential reader's readahead asks for the next block while the
+                // run is still writing this one; cutting there sent the bytes already in flight on
+                // the run's connection twice and cost a new request per block.)
+                return;
             }
             for (Pending q : run.blocks) {
                 if (q.block >= p.block) {

@@ -182,6 +182,39 @@ class BlockFetcherTest {
     }
 
     @Test
+    void aForegroundRead_ofTheBlockRightAfterTheOneARunIsWriting_doesNotCutTheRun() throws Exception {
+        HoldingSource source = new HoldingSource();
+        source.inner.put("w.bin", CONTENT).hold("w.bin");
+        source.held.add(9L * BLOCK);
+        BlockFetcher.Options opts = new BlockFetcher.Options(1, 1, 1, BlockFetcher.Scheduling.PRIORITY, 8);
+        try (BlockStore store = BlockStore.open(dir, SMALL); BlockFetcher fetcher = new BlockFetcher(source, opts, Clock.systemUTC())) {
+            RepoFile f = file();
+            Blob blob = store.blob(f.file().hash(), f.size());
+            CompletableFuture<Void> first = fetcher.demand(f, blob, 9, BlockFetcher.Priority.PREFETCH);
+            await(() -> source.holding.get() == 1, "the general worker to take block 9");
+            List<CompletableFuture<Void>> fill = new ArrayList<>();
+            for (int b = 0; b < 8; b++) {
+                fill.add(fetcher.demand(f, blob, b, BlockFetcher.Priority.PREFETCH));
+            }
+            source.release.countDown();
+            source.inner.release("w.bin", 4); // block 9's 64 KiB in 16 KiB reads
+            first.get(10, TimeUnit.SECONDS);
+            await(() -> source.inner.reads().size() == 2, "the fill's run to start");
+            assertEquals("w.bin@0+524288", source.inner.reads().get(1), "one run of eight blocks");
+            // The run is writing block 0; a sequential reader's readahead asks for block 1.
+            CompletableFuture<Void> read = fetcher.demand(f, blob, 1, BlockFetcher.Priority.FOREGROUND);
+            source.inner.release("w.bin", Integer.MAX_VALUE / 2);
+            read.get(10, TimeUnit.SECONDS);
+            CompletableFuture.allOf(fill.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+            for (int b = 0; b < 8; b++) {
+                assertTrue(blob.isPresent(b));
+            }
+            assertEquals(0, fetcher.runsCut(), "the next block comes from the run's own stream");
+            assertEquals(2, fetcher.requests(), "block 9's request and the one run: no request of its own for block 1");
+        }
+    }
+
+    @Test
     void aForegroundRead_completesWhilePrefetchHoldsEveryGeneralConnection() throws Exception {
         HoldingSource source = new HoldingSource();
         source.inner.put("w.bin", CONTENT);

@@ -1048,7 +1048,8 @@ public final class ColdStartBenchmark {
                             if (Files.exists(paths.get(i))) {
                                 i++;
                             } else {
-                                check(System.nanoTime() < deadline && m.proc().isAlive(), "the mount never showed " + paths.get(i));
+                                check(System.nanoTime() < deadline && m.proc().isAlive(), "the mount never showed " + paths.get(i)
+                                        + (m.proc().isAlive() ? "" : "; it exited, its log ends with:\n" + Proc.tail(m.proc().log(), 5)));
                                 Thread.sleep(2);
                             }
                         }
@@ -1097,7 +1098,8 @@ public final class ColdStartBenchmark {
                                     if (Files.exists(paths.get(i))) {
                                         i++;
                                     } else {
-                                        check(System.nanoTime() < deadline && m.proc().isAlive(), "the mount never showed " + paths.get(i));
+                                        check(System.nanoTime() < deadline && m.proc().isAlive(), "the mount never showed " + paths.get(i)
+                                        + (m.proc().isAlive() ? "" : "; it exited, its log ends with:\n" + Proc.tail(m.proc().log(), 5)));
                                         Thread.sleep(2);
                                     }
                                 }
