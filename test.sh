@@ -65,4 +65,17 @@ fi
 export JAVA_HOME="$java_home"
 echo "test.sh: JAVA_HOME=$JAVA_HOME" >&2
 
-exec mvn -B -ntp verify "$@"
+mvn -B -ntp verify "$@"
+
+# The container image and the Kubernetes sidecar manifest, for real (podman kube play, FUSE, mount
+# propagation): after a full Maven run only (no arguments), as root. It installs and configures
+# podman itself; the image's root file system and the image are cached by their inputs' hash
+# (/var/cache/weightfs-build, podman's image store), so a run with an unchanged rootfs recipe only
+# rebuilds the dist (~1 min) and re-adds it. WEIGHTFS_SKIP_CONTAINER_TESTS=1 skips it.
+if [ $# -eq 0 ] && [ -z "${WEIGHTFS_SKIP_CONTAINER_TESTS:-}" ]; then
+  if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v apt-get >/dev/null 2>&1; then
+    packaging/container/test-container.sh
+  else
+    echo "test.sh: SKIPPED the container test: it needs root, /dev/fuse and apt-get" >&2
+  fi
+fi

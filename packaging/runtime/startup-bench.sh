@@ -5,7 +5,9 @@
 #   - mount-ready: `weightfs mount` started on a fresh store against a local `weightfs serve`, to the
 #     first successful stat of a file in the mount (then `weightfs umount`).
 # Every start must succeed (exit status 0, the right output, the mount answering and exiting 0 after
-# its unmount); any failure is counted and fails the script. Prints median, p90, min and max (ms).
+# its unmount); any failure is counted and fails the script. Prints median, p90, min and max (ms)
+# of the wall time and of the CPU time (user + system) the process had used by then: on a loaded
+# machine the CPU time is the steadier measure of the work a start does.
 # Usage: packaging/runtime/startup-bench.sh [DIST] [N]
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -37,11 +39,16 @@ want_version="$(WEIGHTFS_NO_AOT=1 "$wfs" --version)"
 
 failures=0
 declare -A times
+tick="$(getconf CLK_TCK)"
+# CPU ms (user + system) a live process has used: fields 14 and 15 of /proc/PID/stat.
+cpu_ms() { awk -v t="$tick" '{sub(/^.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 version_once() {  # $1: aot|noaot
-  local t0 out rc=0
+  local t0 out rc=0 noaot=""
+  [ "$1" = aot ] || noaot=1
   t0=$(now)
-  if [ "$1" = aot ]; then out="$("$wfs" --version 2>&1)" || rc=$?; else out="$(WEIGHTFS_NO_AOT=1 "$wfs" --version 2>&1)" || rc=$?; fi
+  out="$(WEIGHTFS_NO_AOT="$noaot" /usr/bin/time -f 'CPU %U %S' -o "$work/time" "$wfs" --version 2>&1)" || rc=$?
   times[version_$1]+="$(( ($(now) - t0) / 1000000 )) "
+  times[cpu_version_$1]+="$(awk '/^CPU/ {print int(($2 + $3) * 1000)}' "$work/time") "
   if [ "$rc" != 0 ] || [ "$out" != "$want_version" ]; then
     failures=$((failures + 1)); echo "startup-bench.sh: --version ($1) failed: rc $rc: $out" >&2
   fi
@@ -62,6 +69,7 @@ mount_once() {  # $1: aot|noaot
     sleep 0.005
   done
   times[mount_$1]+="$(( ($(now) - t0) / 1000000 )) "
+  times[cpu_mount_$1]+="$(cpu_ms "$pid") "
   [ -n "$answered" ] && "$wfs" umount "$work/mnt" >/dev/null 2>&1 || true
   wait "$pid" || rc=$?
   if [ -z "$answered" ] || [ "$rc" != 0 ]; then
@@ -76,7 +84,7 @@ for i in $(seq "$n"); do
 done
 
 stats() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -n | awk '{a[NR]=$1} END {printf "median %d, p90 %d, min %d, max %d ms (%d starts)", a[int((NR+1)/2)], a[int(NR*0.9+0.5)], a[1], a[NR], NR}'; }
-for k in version_aot version_noaot mount_aot mount_noaot; do
+for k in version_aot version_noaot mount_aot mount_noaot cpu_version_aot cpu_version_noaot cpu_mount_aot cpu_mount_noaot; do
   printf '%-14s %s\n' "$k" "$(stats "${times[$k]}")"
 done
 echo "failures: $failures"
