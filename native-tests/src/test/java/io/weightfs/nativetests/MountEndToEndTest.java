@@ -236,6 +236,44 @@ class MountEndToEndTest {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"jfuse", "jnr"})
+    void unmountStale_clearsADeadDaemonsMount_andNeverTouchesALiveOne(String binding) throws Exception {
+        Path repos = repos();
+        try (ServeProcess serve = ServeProcess.start(repos)) {
+            MountProcess dead = mount(serve, defaultConfig(), binding);
+            try {
+                dead.kill9();
+                assertTrue(MountProcess.isMounted(dead.mountpoint()), "a killed daemon leaves its mount behind");
+                java.nio.file.FileSystemException e = assertThrows(java.nio.file.FileSystemException.class,
+                        () -> Files.newDirectoryStream(dead.mountpoint()).close());
+                assertTrue(String.valueOf(e.getReason()).contains("Transport endpoint is not connected"), e.toString());
+                // Without the flag the dead mount is refused, with what to do.
+                List<String> args = List.of("mount", "--config", defaultConfig().toString(), "--store", tmp.resolve("store").toString(),
+                        "--endpoint", serve.endpoint(), "--fuse", binding, "--block-size", BLOCK);
+                List<String> plain = new ArrayList<>(args);
+                plain.add(dead.mountpoint().toString());
+                WeightfsProcess.Result refused = WeightfsProcess.run(WAIT, FAST_RETRY, plain.toArray(String[]::new));
+                assertTrue(refused.exit() != 0 && refused.stderr().contains("stale FUSE mount"), refused.all());
+                try (MountProcess m = mount(serve, defaultConfig(), binding, "--unmount-stale")) {
+                    // stderr is pumped apart from the stdout line "ready" came on: wait for it, bounded.
+                    await(() -> m.output().contains("unmounted the stale FUSE mount at "), Duration.ofSeconds(30),
+                            "the mount to say that it cleared the dead mount");
+                    assertEquals(-1, WEIGHTS.firstDifference(m.mountpoint().resolve("model/model.safetensors")));
+                    // A mount that answers is never unmounted: a second start with the flag is refused
+                    // and the first keeps serving.
+                    List<String> again = new ArrayList<>(args);
+                    again.addAll(List.of("--unmount-stale", m.mountpoint().toString()));
+                    WeightfsProcess.Result second = WeightfsProcess.run(WAIT, FAST_RETRY, again.toArray(String[]::new));
+                    assertTrue(second.exit() != 0 && second.stderr().contains("is already a FUSE mount"), second.all());
+                    assertEquals(-1, WEIGHTS.firstDifference(m.mountpoint().resolve("model/model.safetensors")));
+                }
+            } finally {
+                dead.close();
+            }
+        }
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"jfuse", "jnr", "kernel"})
     void aRestartWithTheHubGone_mountsFromTheStoredManifest_andServesEveryStoredByte(String binding) throws Exception {
         Path repos = repos();
