@@ -67,7 +67,7 @@ echo "test.sh: JAVA_HOME=$JAVA_HOME" >&2
 
 mvn -B -ntp verify "$@"
 
-# The container image and the Kubernetes sidecar manifest, for real (podman kube play, FUSE, mount
+# The container image, the Kubernetes sidecar manifest and the Debian package, for real (podman kube play, FUSE, mount
 # propagation): after a full Maven run only (no arguments), as root. It installs and configures
 # podman itself; the image's root file system and the image are cached by their inputs' hash
 # (/var/cache/weightfs-build, podman's image store), so a run with an unchanged rootfs recipe only
@@ -75,6 +75,10 @@ mvn -B -ntp verify "$@"
 if [ $# -eq 0 ] && [ -z "${WEIGHTFS_SKIP_CONTAINER_TESTS:-}" ]; then
   if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && command -v apt-get >/dev/null 2>&1; then
     packaging/container/test-container.sh
+    # The Debian package, built from the dist the image was made of, installed and removed in a
+    # fresh Debian 12 chroot (its base tarball cached by its inputs' hash in /var/cache/weightfs-test).
+    deb="$(packaging/deb/build.sh --dist packaging/target/dist | tail -n 1)"
+    packaging/deb/test-deb.sh --deb "$deb"
   else
     echo "test.sh: SKIPPED the container test: it needs root, /dev/fuse and apt-get" >&2
   fi
